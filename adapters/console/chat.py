@@ -1,0 +1,52 @@
+"""The terminal chat loop: each typed line is a Message to the engine; replies are printed.
+
+Works interactively and scripted: with stdin piped it echoes each answer so a transcript
+reads like a conversation, and at the end of input it stops with the state saved, so the
+next run carries on at the same question.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Awaitable, Callable, TextIO
+
+from bot.types import Capabilities, ConversationRef, Message
+from bot.ui import Reply
+
+from adapters.console.render import render
+
+CAPABILITIES = Capabilities()  # no forms, no buttons, no message updates
+Handler = Callable[[Message, Capabilities], Awaitable[list[Reply]]]
+
+
+def conversation(user: str, coalition: str | None) -> ConversationRef:
+    extra = {"coalition": coalition} if coalition else {}
+    return ConversationRef("console", "local", f"console:{user}", user, extra=extra)
+
+
+async def run_chat(engine, ref: ConversationRef, stdin: TextIO, stdout: TextIO, interactive: bool) -> None:
+    def show(replies: list[Reply]) -> None:
+        for reply in replies:
+            stdout.write(render(reply, color=interactive) + "\n\n")
+        stdout.flush()
+
+    actor = engine.actor(ref)
+    coalition = engine.config.coalition(actor.coalition_id)
+    stdout.write(
+        f"Cocreate · {engine.config.movement.name} · {coalition.name}\n"
+        f"You are {actor.name}. Type help to see what you can do, cancel to stop a flow"
+        f"{', Ctrl-D to leave' if interactive else ''}.\n\n"
+    )
+    show(await engine.current(ref, CAPABILITIES))
+    while True:
+        if interactive:
+            stdout.write("> ")
+            stdout.flush()
+        line = await asyncio.to_thread(stdin.readline)
+        if not line:
+            break  # end of input: the state is already saved
+        text = line.rstrip("\r\n")
+        if not interactive:
+            stdout.write(f"> {text}\n")
+        show(await engine.handle(Message(ref, f"console-{uuid.uuid4().hex}", text), CAPABILITIES))

@@ -1,0 +1,173 @@
+"""The `cocreate` command and composition root: the one place that wires config, storage,
+flows and adapters together. Click gives us sub-commands, help text and option checks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+import click
+from dotenv import load_dotenv
+
+from bot.config import ConfigError, config_path, load_config
+from bot.engine import Engine
+from bot.export import to_json, write_csv_dir
+
+log = logging.getLogger("cocreate")
+
+
+def load(config_file: str | None):
+    from flows.prompts import PRINCIPLES, PROMPTS, flat
+
+    try:
+        return load_config(config_path(config_file), flat(PROMPTS), PRINCIPLES)
+    except ConfigError as error:
+        raise click.exceptions.Exit(_fail(str(error)))
+
+
+def _fail(message: str) -> int:
+    click.echo(message, err=True)
+    return 2
+
+
+def database_url() -> str:
+    from storage.db import default_database_url
+
+    return default_database_url()
+
+
+async def open_engine(config):
+    """The engine on a migrated database, or a clear message saying how to migrate."""
+    from flows.registry import all_flows
+    from storage.migrate import current_revision, head_revision
+    from storage.repository import open_store
+
+    url = database_url()
+    if await current_revision(url) != head_revision():
+        raise click.ClickException(
+            "the database is not set up or not up to date. Run `cocreate db upgrade` (or `make run`)."
+        )
+    return Engine(open_store(url), config, all_flows())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_file", metavar="PATH", help="app.yaml to use (default: $COCREATE_CONFIG or ./app.yaml).")
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens.")
+@click.pass_context
+def cli(ctx: click.Context, config_file: str | None, verbose: bool) -> None:
+    """Cocreate: a chat bot for cross-sector co-creation coalitions."""
+    load_dotenv(".env")  # secrets and DATABASE_URL may live in an uncommitted .env
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ctx.obj = config_file
+
+
+@cli.command()
+@click.option("--user", default="demo", show_default=True, help="Your member id (the console id in app.yaml).")
+@click.option("--coalition", metavar="ID", help="Which coalition to talk in (default: your first).")
+@click.pass_obj
+def chat(config_file: str | None, user: str, coalition: str | None) -> None:
+    """Talk to the bot in this terminal: every flow, no Slack or Teams needed."""
+    from adapters.console.chat import conversation, run_chat
+
+    config = load(config_file)
+    if coalition and config.coalition(coalition) is None:
+        raise click.BadParameter(f"unknown coalition '{coalition}'; known: {_ids(config)}", param_hint="--coalition")
+
+    async def main() -> None:
+        engine = await open_engine(config)
+        try:
+            await run_chat(engine, conversation(user, coalition), sys.stdin, sys.stdout, sys.stdin.isatty())
+        finally:
+            await engine.store.close()
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        click.echo("\nBye. Your answers so far are saved.")
+
+
+@cli.group()
+def db() -> None:
+    """Database set-up."""
+
+
+@db.command()
+def upgrade() -> None:
+    """Create or migrate the database to the latest schema (DATABASE_URL, default SQLite)."""
+    from storage.migrate import upgrade as run_upgrade
+
+    url = database_url()
+    asyncio.run(run_upgrade(url))
+    click.echo(f"Database is up to date ({_safe(url)}).")
+
+
+@cli.command()
+@click.option("--coalition", required=True, metavar="ID", help="The coalition to export.")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), help="File (json) or directory (csv, one file per record type).")
+@click.pass_obj
+def export(config_file: str | None, coalition: str, fmt: str, out: Path | None) -> None:
+    """Write every record of a coalition: members, resources, perspectives, frames,
+    experiments, check-ins, reflections and stories (with their consent level).
+
+    The export is a full copy for the coalition's own use: it includes stories shared
+    with 'only me', so keep it as carefully as the database itself."""
+    config = load(config_file)
+    found = config.coalition(coalition)
+    if found is None:
+        raise click.BadParameter(f"unknown coalition '{coalition}'; known: {_ids(config)}", param_hint="--coalition")
+    if fmt == "csv" and out is None:
+        raise click.UsageError("CSV export writes one file per record type: give a directory with --out DIR.")
+
+    async def fetch():
+        engine = await open_engine(config)
+        try:
+            return await engine.store.export(coalition)
+        finally:
+            await engine.store.close()
+
+    records = asyncio.run(fetch())
+    if fmt == "csv":
+        for path in write_csv_dir(out, records):
+            click.echo(f"wrote {path}", err=True)
+        return
+    about = {"id": found.id, "name": found.name, "challenge": found.challenge}
+    text = to_json(about, records)
+    if out:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {out}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@cli.command()
+@click.pass_obj
+def prompts(config_file: str | None) -> None:
+    """Print the prompt library in effect, ready to reword under `prompts:` in app.yaml."""
+    import yaml
+
+    config = load(config_file)
+    nested: dict[str, dict[str, str]] = {}
+    for key, text in config.prompts.items():
+        flow, _, name = key.partition(".")
+        nested.setdefault(flow, {})[name] = text
+    click.echo(yaml.safe_dump({"prompts": nested}, allow_unicode=True, sort_keys=False, width=100), nl=False)
+
+
+def _ids(config) -> str:
+    return ", ".join(c.id for c in config.coalitions)
+
+
+def _safe(url: str) -> str:
+    """The URL without a password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main() -> None:
+    cli(prog_name="cocreate")

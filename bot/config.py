@@ -1,0 +1,443 @@
+"""Load and check app.yaml: the movement, its members, coalitions, principles and prompt texts.
+
+The file is edited by hand by whoever runs the bot, so every problem is reported at once,
+one line each, as `file: key.path[i]: what is wrong` — never as a traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from typing import Annotated, Any, Mapping, Sequence
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    Strict,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from bot.types import Sector
+
+MAX_LINES = 20  # keep the error message on one screen
+
+
+class ConfigError(Exception):
+    """app.yaml cannot be used. `str()` is the one-problem-per-line message for the user."""
+
+    def __init__(self, path: str, problems: Sequence[tuple[str, str]]):
+        self.path = path
+        self.problems = list(problems)  # (location, message); location "" for the whole file
+        lines = [f"{path}: {loc}: {msg}" if loc else f"{path}: {msg}" for loc, msg in self.problems]
+        if len(lines) > MAX_LINES:
+            lines = lines[:MAX_LINES] + [f"… and {len(lines) - MAX_LINES} more"]
+        super().__init__("\n".join(lines))
+
+
+# --- field types ------------------------------------------------------------------------
+
+_SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")
+
+
+def _slug(value: str) -> str:
+    if not _SLUG.fullmatch(value):
+        raise ValueError(f"{value!r} is not a valid id; use lowercase letters, digits, '-' and '_'")
+    return value
+
+
+def _sector(value: Any) -> Sector:
+    try:
+        return Sector(value.lower() if isinstance(value, str) else value)
+    except (ValueError, TypeError):
+        choices = ", ".join(Sector)
+        raise ValueError(f"{value!r} is not a sector; choose one of: {choices}") from None
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a directory
+        raise ValueError(f"{value!r} is not a known time zone") from None
+    return value
+
+
+Whole = Annotated[int, Strict()]  # not lax: `true` or "12" is a mistake here, not a number
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Slug = Annotated[Text, AfterValidator(_slug)]
+MemberRef = Text  # checked against the members list after validation
+SectorValue = Annotated[Sector, BeforeValidator(_sector)]
+
+
+class _Model(BaseModel):
+    # forbid: a misspelt key must be an error, not silently ignored.
+    # coerce numbers: YAML turns `console: 1234` or `name: 2030` into numbers.
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_means_default(cls, data: Any) -> Any:
+        # `channels:` with every entry commented out is null in YAML; treat it like absent.
+        if isinstance(data, dict):
+            optional = {k for k, f in cls.model_fields.items() if not f.is_required()}
+            return {k: v for k, v in data.items() if v is not None or k not in optional}
+        return data
+
+
+# --- the file's sections ------------------------------------------------------------------
+
+
+class Movement(_Model):
+    name: Text
+    language: Text = "en"
+    timezone: Annotated[Text, AfterValidator(_zone)] = "Europe/Copenhagen"
+    coordinators: tuple[MemberRef, ...] = ()
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class Limits(_Model):
+    max_answer_length: Annotated[Whole, Field(ge=10, le=20000)] = 2000
+    max_title_length: Annotated[Whole, Field(ge=10, le=500)] = 150
+    max_experiment_weeks: Annotated[Whole, Field(ge=1, le=260)] = 26
+
+
+class Member(_Model):
+    id: Slug
+    name: Text
+    platforms: dict[Text, Text] = {}  # platform name -> that platform's user id
+
+
+class Coalition(_Model):
+    id: Slug
+    name: Text
+    challenge: Text
+    wanted_sectors: tuple[SectorValue, ...] = tuple(s for s in Sector if s is not Sector.OTHER)
+    leaders: Annotated[tuple[MemberRef, ...], Field(min_length=1)]
+    members: tuple[MemberRef, ...] = ()
+    channels: dict[Text, Text] = {}  # platform name -> channel id
+    digest_for_members: bool = False
+
+
+class Principle(_Model):
+    number: Whole
+    title: Text
+    question: Text
+
+
+# Section -> (model, is a list of them, required). `prompts` is free-form, checked by hand.
+_SECTIONS: dict[str, tuple[type[_Model] | None, bool, bool]] = {
+    "movement": (Movement, False, True),
+    "limits": (Limits, False, False),
+    "members": (Member, True, True),
+    "coalitions": (Coalition, True, True),
+    "principles": (Principle, True, False),
+    "prompts": (None, False, False),
+}
+
+
+class Config(_Model):
+    """The loaded app.yaml. Read-only; build it with `load_config` so it is checked."""
+
+    movement: Movement
+    limits: Limits = Limits()
+    members: tuple[Member, ...] = ()
+    coalitions: tuple[Coalition, ...] = ()
+    principles: tuple[Principle, ...] = ()
+    prompts: dict[str, str] = {}  # "flow.key" -> text, defaults already merged in
+
+    _members: dict[str, Member] = PrivateAttr()
+    _by_platform: dict[tuple[str, str], Member] = PrivateAttr()
+    _coalitions: dict[str, Coalition] = PrivateAttr()
+
+    def model_post_init(self, context: Any) -> None:
+        # Built once: the engine looks a member up on every inbound event.
+        self._members = {m.id: m for m in self.members}
+        self._by_platform = {(p, u): m for m in self.members for p, u in m.platforms.items()}
+        self._coalitions = {c.id: c for c in self.coalitions}
+
+    def member(self, id: str) -> Member | None:
+        return self._members.get(id)
+
+    def member_for(self, platform: str, user: str) -> Member | None:
+        return self._by_platform.get((platform, user))
+
+    def coalition(self, id: str) -> Coalition | None:
+        return self._coalitions.get(id)
+
+    def coalitions_of(self, member_id: str) -> list[Coalition]:
+        return [c for c in self.coalitions if member_id in c.leaders or member_id in c.members]
+
+    def is_leader(self, member_id: str, coalition_id: str) -> bool:
+        c = self.coalition(coalition_id)
+        return c is not None and member_id in c.leaders
+
+    def is_coordinator(self, member_id: str) -> bool:
+        return member_id in self.movement.coordinators
+
+    def principle(self, number: int) -> Principle | None:
+        return next((p for p in self.principles if p.number == number), None)
+
+
+# --- loading ----------------------------------------------------------------------------
+
+Loc = tuple[str | int, ...]
+Problems = list[tuple[Loc, str]]
+
+
+def config_path(cli_value: str | None) -> str:
+    """`--config` if given, else $COCREATE_CONFIG, else app.yaml in the working directory."""
+    return cli_value or os.environ.get("COCREATE_CONFIG") or "app.yaml"
+
+
+def load_config(
+    path: str | os.PathLike,
+    default_prompts: Mapping[str, str] | None = None,
+    default_principles: Sequence[Mapping] | None = None,
+) -> Config:
+    shown = os.fspath(path)
+    raw = _read_yaml(shown)
+    if not isinstance(raw, dict):
+        what = "empty" if raw is None else f"a {type(raw).__name__}"
+        sections = ", ".join(_SECTIONS)
+        raise ConfigError(shown, [("", f"the file is {what}; expected the sections {sections}")])
+
+    problems: Problems = [((), _unknown_key(k, list(_SECTIONS))) for k in raw if k not in _SECTIONS]
+    # List items are validated one by one, so one broken member or coalition does not
+    # hide the cross-reference errors of the others. Values keep their index for messages.
+    parts: dict[str, Any] = {}
+    for name, (model, many, required) in _SECTIONS.items():
+        value = raw.get(name)
+        if value is None:
+            if required:
+                problems.append(((name,), "required section is missing"))
+        elif model is None:
+            pass
+        elif not many:
+            parts[name] = _validate(model, value, (name,), problems)
+        elif not isinstance(value, list):
+            problems.append(((name,), f"expected a list, got {_short(value)}"))
+        elif not value:
+            hint = "" if required else "; leave it out for the defaults"
+            problems.append(((name,), "must have at least 1 entry" + hint))
+        else:
+            valid = {i: _validate(model, item, (name, i), problems) for i, item in enumerate(value)}
+            parts[name] = {i: m for i, m in valid.items() if m is not None}
+    # Unknown-member errors would be noise while the members list itself is broken.
+    members_ok = "members" in parts and not any(loc[:1] == ("members",) for loc, _ in problems)
+    problems += _check_references(parts, members_ok)
+    problems += _check_principles(parts.get("principles", {}))
+    prompts = _merge_prompts(raw.get("prompts"), default_prompts, problems)
+
+    if problems:
+        problems.sort(key=_file_order)
+        raise ConfigError(shown, [(_format_loc(loc), msg) for loc, msg in problems])
+
+    principles = parts.get("principles")
+    if not principles:  # the defaults are code, not user input: a bug there may raise
+        principles = dict(enumerate(Principle.model_validate(p) for p in default_principles or ()))
+    return Config(
+        movement=parts["movement"],
+        limits=parts.get("limits") or Limits(),
+        members=tuple(parts["members"].values()),
+        coalitions=tuple(parts["coalitions"].values()),
+        principles=tuple(principles.values()),
+        prompts=prompts,
+    )
+
+
+def _validate(model: type[_Model], value: Any, loc: Loc, problems: Problems) -> Any:
+    try:
+        return model.model_validate(value)
+    except ValidationError as e:
+        for err in e.errors():
+            if problem := _pydantic_problem(model, err):
+                problems.append(((*loc, *problem[0]), problem[1]))
+        return None
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that rejects a key given twice instead of silently keeping the last one."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *defaults` may be overridden
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, str | int | float) and key in seen:
+                mark = key_node.start_mark
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def _read_yaml(shown: str) -> Any:
+    try:
+        with open(shown, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise ConfigError(shown, [("", f"cannot read file: {e.strerror or e}")]) from None
+    except UnicodeDecodeError as e:
+        problem = f"cannot read file: not UTF-8 text (byte {e.start})"
+        raise ConfigError(shown, [("", problem)]) from None
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ConfigError(shown, [("", f"invalid YAML: {where}{e.problem or e.context}")]) from None
+    except yaml.YAMLError as e:  # e.g. a control character; its str() spans several lines
+        raise ConfigError(shown, [("", f"invalid YAML: {str(e).splitlines()[0]}")]) from None
+
+
+def _check_references(parts: dict[str, Any], members_ok: bool) -> Problems:
+    problems: Problems = []
+    ids: set[str] = set()
+    owners: dict[tuple[str, str], str] = {}  # (platform, user) -> member id
+    for i, m in parts.get("members", {}).items():
+        if m.id in ids:
+            problems.append((("members", i, "id"), f"duplicate member id {m.id!r}"))
+        ids.add(m.id)
+        for platform, user in m.platforms.items():
+            owner = owners.setdefault((platform, user), m.id)
+            if owner != m.id:
+                msg = f"{platform} user {user!r} already belongs to member {owner!r}"
+                problems.append((("members", i, "platforms", platform), msg))
+
+    def refs(loc: Loc, values: Sequence[str]) -> None:
+        if members_ok:
+            for j, v in enumerate(values):
+                if v not in ids:
+                    problems.append(((*loc, j), f"unknown member id {v!r}"))
+
+    if parts.get("movement"):
+        refs(("movement", "coordinators"), parts["movement"].coordinators)
+    seen: set[str] = set()
+    for i, c in parts.get("coalitions", {}).items():
+        if c.id in seen:
+            problems.append((("coalitions", i, "id"), f"duplicate coalition id {c.id!r}"))
+        seen.add(c.id)
+        refs(("coalitions", i, "leaders"), c.leaders)
+        refs(("coalitions", i, "members"), c.members)
+    return problems
+
+
+def _check_principles(principles: Mapping[int, Principle]) -> Problems:
+    # The bot refers to principles by number ("principle 3"), so numbers must be 1..n.
+    for i, p in principles.items():
+        if p.number != i + 1:
+            msg = f"expected {i + 1}; principles are numbered 1, 2, 3, … in order"
+            return [(("principles", i, "number"), msg)]
+    return []
+
+
+def _merge_prompts(tree: Any, defaults: Mapping[str, str] | None, problems: Problems) -> dict:
+    """Flatten the file's nested prompts to "flow.key" and lay them over the defaults."""
+    merged = dict(defaults or {})
+    if tree is None:
+        return merged
+    known = set(defaults) if defaults is not None else None
+
+    def walk(node: Any, loc: tuple[str, ...]) -> None:
+        if not isinstance(node, dict):
+            msg = f"expected a mapping of prompt keys to texts, got {_short(node)}"
+            problems.append((("prompts", *loc), msg))
+            return
+        for k, v in node.items():
+            here = (*loc, str(k))
+            key = ".".join(here)
+            if isinstance(v, dict):
+                walk(v, here)
+            elif known is not None and key not in known:
+                problems.append((("prompts", *here), _unknown_prompt(here, known)))
+            elif not isinstance(v, str) or not v.strip():
+                problems.append((("prompts", *here), f"expected non-empty text, got {_short(v)}"))
+            else:
+                merged[key] = v.strip()
+
+    walk(tree, ())
+    return merged
+
+
+def _unknown_prompt(loc: tuple[str, ...], known: set[str]) -> str:
+    flow = loc[0]
+    keys = sorted(k[len(flow) + 1 :] for k in known if k.startswith(flow + "."))
+    if not keys:
+        flows = sorted({k.split(".")[0] for k in known})
+        return f"unknown flow {flow!r}; known flows: {_listing(flows)}"
+    if len(loc) == 1:  # `story: "text"` instead of `story: {title: "text"}`
+        return f"expected the texts of {flow!r} by key; known keys: {_listing(keys)}"
+    return f"unknown prompt key; known keys for {flow!r}: {_listing(keys)}"
+
+
+# --- turning pydantic errors into one readable line -------------------------------------------
+
+
+def _pydantic_problem(model: type[_Model], err: Mapping[str, Any]) -> tuple[Loc, str] | None:
+    loc, kind, ctx, value = err["loc"], err["type"], err.get("ctx", {}), err.get("input")
+    if kind == "extra_forbidden":  # our models are flat, so the key belongs to `model`
+        return loc[:-1], _unknown_key(loc[-1], list(model.model_fields))
+    if kind == "too_short" and isinstance(value, (list, tuple)) and len(value) >= ctx["min_length"]:
+        return None  # pydantic counts only the valid items; the items' own errors say why
+    if value is None and kind != "missing":
+        return loc, "must not be empty"
+    got = f", got {_short(value)}"
+    messages = {
+        "missing": "required key is missing",
+        "value_error": str(ctx.get("error")),
+        "int_type": "expected a whole number" + got,
+        "int_parsing": "expected a whole number" + got,
+        "int_from_float": "expected a whole number" + got,
+        "bool_type": "expected true or false" + got,
+        "bool_parsing": "expected true or false" + got,
+        "string_type": "expected text" + got,
+        "string_too_short": "must not be empty",
+        "too_short": f"must have at least {ctx.get('min_length')} entry",
+        "greater_than_equal": f"must be at least {ctx.get('ge')}" + got,
+        "less_than_equal": f"must be at most {ctx.get('le')}" + got,
+        "tuple_type": "expected a list" + got,
+        "dict_type": "expected a mapping (key: value)" + got,
+        "model_type": "expected a mapping (key: value)" + got,
+    }
+    return loc, messages.get(kind, err["msg"])
+
+
+def _unknown_key(key: Any, allowed: Sequence[str]) -> str:
+    close = difflib.get_close_matches(str(key), list(allowed), n=1)
+    return f"unknown key {key!r}" + (f"; did you mean {close[0]!r}?" if close else "")
+
+
+def _file_order(problem: tuple[Loc, str]) -> tuple[int, int]:
+    """Section, then list item: the order a reader meets them in the file."""
+    loc = problem[0]
+    if not loc:
+        return -1, -1
+    item = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else -1
+    return list(_SECTIONS).index(str(loc[0])), item
+
+
+def _format_loc(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}" if out else str(part)
+    return out
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _listing(names: Sequence[str], cap: int = 12) -> str:
+    return ", ".join(names[:cap]) + (", …" if len(names) > cap else "")

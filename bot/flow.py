@@ -1,0 +1,106 @@
+"""What a flow is: a small state machine of named steps, testable as a plain object.
+
+A step named `x` is two methods: `ask_x(ctx)` returns the `Question`, and
+`on_x(ctx, values)` receives validated answers and returns an outcome — go to another
+step, finish, or refuse the answer. Records returned with an outcome are saved in the
+same transaction as the flow's new state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, ClassVar, Mapping, Sequence
+
+from bot.ports import Reader
+from bot.records import Record
+from bot.types import Actor, Capabilities, Role
+from bot.ui import Block, Question, Text
+
+
+@dataclass(frozen=True)
+class Go:
+    step: str
+    records: tuple[Record, ...] = ()
+    say: tuple[Block, ...] = ()
+
+
+@dataclass(frozen=True)
+class Done:
+    records: tuple[Record, ...] = ()
+    say: tuple[Block, ...] = ()
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """Refuse the answer: the engine re-asks the step with `message` (on `field` if given)."""
+
+    message: str
+    field: str | None = None
+
+
+Outcome = Go | Done | Invalid
+
+
+def said(text: str) -> tuple[Block, ...]:
+    return (Text(text),)
+
+
+@dataclass
+class Context:
+    """Everything a step may use. `data` is the flow's own scratch state, saved after each step."""
+
+    actor: Actor
+    coalition: Any  # the coalition's configuration (id, name, challenge, wanted_sectors, ...)
+    movement: Any  # the movement's configuration (name, timezone, ...)
+    capabilities: Capabilities
+    now: datetime
+    today: date
+    read: Reader
+    prompts: Mapping[str, str]
+    principles: Sequence[Any]  # each with number, title, question
+    limits: Any  # max_answer_length, max_title_length, max_experiment_weeks
+    data: dict[str, Any] = field(default_factory=dict)
+    people: Mapping[str, str] = field(default_factory=dict)  # member id -> display name
+
+    def t(self, key: str, **values: Any) -> str:
+        """A prompt from the movement's prompt library, with {placeholders} filled in."""
+        text = self.prompts[key]
+        return text.format(**values) if values else text
+
+    def principle(self, number: int) -> Any | None:
+        return next((p for p in self.principles if p.number == number), None)
+
+    def name_of(self, member_id: str) -> str:
+        return self.people.get(member_id, member_id)
+
+
+class Flow:
+    """Base class. Subclasses set `name`, `summary`, `entries` and define their steps."""
+
+    name: ClassVar[str]
+    summary: ClassVar[str]  # one line for `help`
+    # Command word -> the step it starts at, e.g. {"join": "profile", "map": "treasure"}.
+    entries: ClassVar[Mapping[str, str]]
+    role: ClassVar[Role] = Role.MEMBER  # who may start it
+    # Steps only some roles may reach, e.g. {"close": Role.LEADER}; the engine enforces it.
+    step_roles: ClassVar[Mapping[str, Role]] = {}
+    step_summaries: ClassVar[Mapping[str, str]] = {}  # for refusals, e.g. "close a framing round"
+    interrupts: ClassVar[bool] = False  # asks nothing, so may run during another flow
+    usages: ClassVar[Mapping[str, str]] = {}  # command word -> usage, e.g. "reflect [1-7]"
+    descriptions: ClassVar[Mapping[str, str]] = {}  # command word -> help line, else summary
+
+    def describe(self, command: str) -> str:
+        return self.descriptions.get(command, self.summary)
+
+    async def start(self, ctx: Context, command: str, args: str) -> Outcome:
+        return Go(self.entries[command])
+
+    async def ask(self, ctx: Context, step: str) -> Question:
+        return await getattr(self, f"ask_{step}")(ctx)
+
+    async def answer(self, ctx: Context, step: str, values: dict[str, Any]) -> Outcome:
+        return await getattr(self, f"on_{step}")(ctx, values)
+
+    def has_step(self, step: str) -> bool:
+        return callable(getattr(self, f"ask_{step}", None))

@@ -1,0 +1,151 @@
+"""What flows record: plain frozen dataclasses the storage layer persists.
+
+A flow returns these from a step; the engine saves them in the same transaction as the
+flow's state, so an answer is either fully recorded or not at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+
+@dataclass(frozen=True)
+class MemberProfile:
+    """A member at a coalition's table. Joining again updates the profile."""
+
+    coalition_id: str
+    member_id: str
+    name: str
+    sector: str
+    organisation: str
+    brings: str
+    platform: str = ""
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A hidden treasure nearby: a local resource that could help with the shared task."""
+
+    coalition_id: str
+    member_id: str
+    name: str
+    kind: str
+    sector: str
+    offer: str
+
+
+@dataclass(frozen=True)
+class Strength:
+    coalition_id: str
+    member_id: str
+    success: str
+    why: str
+    enlarge: str
+    challenge: str = ""
+
+
+@dataclass(frozen=True)
+class Perspective:
+    """An outside-in voice: who said what, and the problem or potential it shows."""
+
+    coalition_id: str
+    member_id: str
+    voice: str
+    said: str
+    shows: str
+
+
+@dataclass(frozen=True)
+class ProblemStatement:
+    """A proposed problem statement with its transversal-test ratings (1-5 each)."""
+
+    coalition_id: str
+    member_id: str
+    statement: str
+    cross_sector: int
+    complex: int
+    not_solved: int
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A closed framing round: the agreed statement, linked to every open perspective."""
+
+    coalition_id: str
+    member_id: str
+    statement_id: int
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A delimited test action with a timebox."""
+
+    coalition_id: str
+    member_id: str
+    title: str
+    action: str
+    intended_effect: str
+    stakeholders: tuple[str, ...]
+    partners: str
+    starts_on: date
+    ends_on: date
+    measures: str
+    owner: str
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    coalition_id: str
+    member_id: str
+    experiment_id: int
+    citizen_impact: int
+    effects: tuple[tuple[str, int], ...]  # (stakeholder group, rating 1-5)
+    intended_seen: str
+    unintended: str
+    evidence: str
+    decision: str
+    round_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Reflection:
+    coalition_id: str
+    member_id: str
+    principle: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Story:
+    coalition_id: str
+    member_id: str
+    title: str
+    body: str
+    principles: tuple[int, ...]
+    sectors: tuple[str, ...]
+    consent: str
+    anonymous: bool
+
+
+@dataclass(frozen=True)
+class StoryWithdrawal:
+    """The author takes a story back; it stays stored but is never shown again."""
+
+    story_id: int
+    member_id: str
+
+
+Record = (
+    MemberProfile
+    | Resource
+    | Strength
+    | Perspective
+    | ProblemStatement
+    | Frame
+    | Experiment
+    | CheckIn
+    | Reflection
+    | Story
+    | StoryWithdrawal
+)

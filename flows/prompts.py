@@ -1,0 +1,167 @@
+"""The default prompt library. A movement rewords any of these under `prompts:` in app.yaml
+(`cocreate prompts` prints them all); {placeholders} are filled in by the flows.
+"""
+
+from __future__ import annotations
+
+PROMPTS: dict[str, dict[str, str]] = {
+    "join": {
+        "title": "Join {coalition}",
+        "intro": (
+            "Welcome to *{coalition}*. Together we work on: {challenge}\n"
+            "Co-creation needs the whole picture, so tell us who you are and what you bring."
+        ),
+        "sector": "Which sector do you come from?",
+        "organisation": "Which organisation, association or network are you part of? (As a citizen, write 'myself'.)",
+        "brings": "What do you bring to the table: knowledge, time, places, contacts, ideas?",
+        "saved": "Welcome aboard, {name}! You are at the table for {sector}.",
+        "treasure_offer": (
+            "Do you know a hidden treasure nearby: a place, an association, a business or a "
+            "person whose resources could help with our task? Think of the local restaurant, "
+            "the library, the care centre or the sports club."
+        ),
+        "treasure_yes": "Yes, let me map one",
+        "treasure_no": "Not right now",
+        "balance_title": "Who is at the table in {coalition}",
+        "missing": "Still missing: {sectors}. Who could you invite from there? Ask them to write *join*.",
+        "all_there": "Every sector we hoped for is at the table. Who else could bring a fresh view? Ask them to write *join*.",
+    },
+    "map": {
+        "title": "Map a hidden treasure",
+        "name": "What is it called?",
+        "kind": "What kind of resource is it?",
+        "sector": "Which sector does it belong to?",
+        "offer": "What could it offer our work?",
+        "saved": "Mapped *{name}* as a hidden treasure. Thank you!",
+        "another": "Map another hidden treasure?",
+        "done": "Thank you for mapping the resources around us.",
+    },
+    "strengths": {
+        "title": "Find the experience",
+        "intro": "Before we start anything new, let's look closely at what already works.",
+        "success": "Tell us about a time co-creation worked for you. What happened?",
+        "why": "Why did it work?",
+        "enlarge": "How could we do more of it? Where could that strength take us next?",
+        "challenge": "Where do we struggle, and how could this strength help there? (optional)",
+        "saved": "Thank you. Your experience is saved, and others can build on it.",
+    },
+    "frame": {
+        "menu": "Let's frame the problem from the outside in. What would you like to do?",
+        "current": "Our agreed frame so far: \"{statement}\"",
+        "open": "This round has {perspectives} outside-in perspective(s) and {statements} proposed statement(s).",
+        "add_perspective": "Add an outside-in perspective",
+        "add_statement": "Propose a problem statement",
+        "close_round": "Close the framing round (leaders)",
+        "perspective_title": "An outside-in perspective",
+        "voice": "Whose voice is this?",
+        "said": "What did they say or experience? Use their own words where you can.",
+        "shows": "What problem or potential does it show us?",
+        "perspective_saved": "Perspective saved. This round now has {count} open perspective(s).",
+        "next": "What next?",
+        "next_perspective": "Add another perspective",
+        "next_statement": "Propose a problem statement",
+        "next_done": "That's all for now",
+        "statement_title": "Propose a problem statement",
+        "statement": "Frame the problem as the people it concerns would see it:",
+        "cross_sector": "Does it cut across sectors and professions?",
+        "complex": "Is it complex: more than any one of us can solve alone?",
+        "not_solved": "Is it left unsolved by everyday operations?",
+        "statement_saved": "Problem statement saved. Transversal score: {score}/5.",
+        "weak": (
+            "A low score can mean everyday operations are the better tool here. Co-creation "
+            "pays off on problems that are transversal, complex and not already solved."
+        ),
+        "close_pick": "Which statement becomes the coalition's agreed frame?",
+        "close_intro": "Closing the round links the {count} open perspective(s) to the frame you choose.",
+        "nothing_to_close": "There is nothing to close yet: no problem statement has been proposed in this round.",
+        "gone": "That statement is no longer open; someone may have closed the round already.",
+        "closed": "The framing round is closed. Our agreed frame: \"{statement}\", built on {count} outside-in perspective(s).",
+        "thanks": "Thank you. Every outside-in voice makes the problem more real for all of us.",
+    },
+    "experiment": {
+        "title": "Start small",
+        "intro": "Think big, start small: register a delimited test action with its effect in the centre from the start.",
+        "name": "A short title",
+        "action": "What will you do?",
+        "effect": "What effect do you want to achieve?",
+        "stakeholders": "For whom? Name the stakeholder groups, separated by commas (e.g. young people, parents, teachers).",
+        "partners": "Which partners take part?",
+        "starts_on": "Start date",
+        "ends_on": "End date",
+        "measures": "How will you know whether it works?",
+        "owner": "Who owns it? (leave empty for yourself)",
+        "end_before_start": "The end date is before the start date. Please choose an end on or after {starts}.",
+        "too_long": "That timebox is {weeks} weeks. Start small: keep it to {max} weeks or less.",
+        "too_many_groups": "Please name at most {max} stakeholder groups, so each can be checked on.",
+        "saved": "Experiment *{title}* is registered, running {starts} to {ends}. Leaders check in on its impact with *checkin*.",
+    },
+    "checkin": {
+        "pick": "Which experiment are we checking in on?",
+        "none": "There is no running experiment in {coalition} right now. Register one with *experiment*.",
+        "unknown": "I couldn't find a running experiment called '{name}'.",
+        "title": "Impact check-in: {experiment}",
+        "intro": "Look at the effect at different levels and for different stakeholders, including what nobody intended.",
+        "citizen_impact": "How do citizens perceive the impact so far?",
+        "effect": "Effect for {group}",
+        "intended": "Which of the intended effects do you see?",
+        "unintended": "Any unintended effects, good or bad? (optional)",
+        "evidence": "Evidence: a link or a short description (optional)",
+        "decision": "What do we do now?",
+        "saved": "Check-in saved for *{experiment}*. Decision: {decision}.",
+    },
+    "reflect": {
+        "pick": "Which principle would you like to reflect on?",
+        "title": "Principle #{number}: {title}",
+        "bad_number": "There are {count} principles: pick a number from 1 to {count}.",
+        "saved": "Thank you for reflecting on principle #{number}.",
+    },
+    "story": {
+        "title": "Share an ambassador story",
+        "intro": "Be an ambassador for co-creation: share what happened so others can learn from it.",
+        "name": "Give your story a title",
+        "body": "Tell the story: what happened, who took part, and what changed?",
+        "principles": "Which principles does it show?",
+        "sectors": "Which sectors were involved?",
+        "consent": "Who may see this story?",
+        "anonymous": "Show your name with it?",
+        "named": "Yes, show my name",
+        "anon": "No, keep me anonymous",
+        "saved": "Your story *{title}* is saved. Who can see it: {consent}{anonymous}. You can withdraw it any time with *story withdraw*.",
+        "withdraw_pick": "Which story do you want to withdraw?",
+        "withdraw_confirm": "Withdraw *{title}*? It will not appear in any digest or report from now on.",
+        "withdrawn": "Withdrawn: *{title}*. It will not be shown anywhere from now on.",
+        "kept": "Kept: *{title}* stays shared.",
+        "none": "You have no shared stories to withdraw.",
+    },
+    "status": {
+        "title": "Your status in {coalition}",
+        "not_joined": "You haven't joined yet. Write *join* to take your seat at the table.",
+        "experiments": "Your experiments",
+        "no_experiments": "You have no experiments yet. Start small with *experiment*.",
+        "stories": "Your stories",
+    },
+}
+
+
+def flat(library: dict[str, dict[str, str]] = PROMPTS) -> dict[str, str]:
+    """`{"story": {"title": ...}}` -> `{"story.title": ...}`, the form the engine looks up."""
+    return {f"{flow}.{key}": text for flow, keys in library.items() for key, text in keys.items()}
+
+
+# The seven principles of the co-creation movement, each with a reflection question.
+PRINCIPLES: list[dict] = [
+    {"number": 1, "title": "New pathways to welfare across sectors",
+     "question": "Where have you seen a new way to welfare open up because sectors worked together? What made it possible?"},
+    {"number": 2, "title": "Solve societal problems and challenge habitual thinking",
+     "question": "Which habit of thought did our work challenge lately, and what did the new community see that we didn't?"},
+    {"number": 3, "title": "An equal partnership where everyone brings knowledge and ideas",
+     "question": "Whose knowledge or ideas shaped a decision recently? Whose voice have we not heard yet?"},
+    {"number": 4, "title": "More collective action through active participation",
+     "question": "Who took part actively this week, and what would make it easier for one more person to join in?"},
+    {"number": 5, "title": "Public value through a diversity of ideas and resources",
+     "question": "Which idea or resource from outside your own organisation added value lately?"},
+    {"number": 6, "title": "Measurable effects through concrete interactions",
+     "question": "What concrete effect did you notice from one of our interactions, and how could we measure it?"},
+    {"number": 7, "title": "Be an ambassador by sharing knowledge and experiences",
+     "question": "What have you learned that someone outside our coalition should hear about? Who will you tell?"},
+]

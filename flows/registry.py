@@ -1,0 +1,18 @@
+"""Every flow the bot offers, in the order `help` lists them."""
+
+from __future__ import annotations
+
+from bot.flow import Flow
+
+from flows.checkin import ImpactCheckIn
+from flows.experiment import StartSmall
+from flows.frame import Framing
+from flows.join import Join
+from flows.reflect import Reflect
+from flows.status import Status
+from flows.story import AmbassadorStory
+from flows.strengths import Strengths
+
+
+def all_flows() -> list[Flow]:
+    return [Join(), Strengths(), Framing(), StartSmall(), ImpactCheckIn(), Reflect(), AmbassadorStory(), Status()]

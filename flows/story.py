@@ -1,0 +1,79 @@
+"""Ambassador stories: share what happened, with the principles it shows and a consent level
+that decides who may ever see it; the author can withdraw it later. Principle #7.
+"""
+
+from __future__ import annotations
+
+from bot.flow import Context, Done, Flow, Go, said
+from bot.records import Story, StoryWithdrawal
+from bot.types import CONSENT_LABELS, SECTOR_LABELS
+from bot.ui import Question, Text
+
+from flows.common import choice, excerpt, long_text, multi, text, yes_no
+
+
+class AmbassadorStory(Flow):
+    name = "story"
+    summary = "share an ambassador story"
+    entries = {"story": "write"}
+    usages = {"story": "story [withdraw]"}
+    descriptions = {"story": "share an ambassador story (or withdraw one of yours)"}
+
+    async def start(self, ctx: Context, command: str, args: str):
+        if args.strip().lower() != "withdraw":
+            return Go("write")
+        if not await self._withdrawable(ctx):
+            return Done(say=said(ctx.t("story.none")))
+        return Go("withdraw")
+
+    async def _withdrawable(self, ctx: Context):
+        return [s for s in await ctx.read.stories(ctx.coalition.id, ctx.actor.member_id) if not s.withdrawn]
+
+    async def ask_write(self, ctx: Context) -> Question:
+        principles = {str(p.number): f"#{p.number} {p.title}" for p in ctx.principles}
+        return Question(
+            title=ctx.t("story.title"),
+            intro=(Text(ctx.t("story.intro")),),
+            fields=(
+                text("title", ctx.t("story.name")),
+                long_text("body", ctx.t("story.body")),
+                multi("principles", ctx.t("story.principles"), principles),
+                multi("sectors", ctx.t("story.sectors"), SECTOR_LABELS),
+                choice("consent", ctx.t("story.consent"), CONSENT_LABELS),
+                yes_no("named", ctx.t("story.anonymous"), ctx.t("story.named"), ctx.t("story.anon")),
+            ),
+            submit="Share",
+        )
+
+    async def on_write(self, ctx: Context, a: dict):
+        anonymous = a["named"] == "no"
+        record = Story(
+            ctx.coalition.id, ctx.actor.member_id, a["title"], a["body"],
+            tuple(sorted(int(p) for p in a["principles"])), tuple(a["sectors"]), a["consent"], anonymous,
+        )
+        saved = ctx.t(
+            "story.saved", title=a["title"], consent=CONSENT_LABELS[a["consent"]],
+            anonymous=" (anonymous)" if anonymous else "",
+        )
+        return Done(records=(record,), say=said(saved))
+
+    async def ask_withdraw(self, ctx: Context) -> Question:
+        labels = {str(s.id): f"{excerpt(s.title, 60)} ({CONSENT_LABELS.get(s.consent, s.consent)})"
+                  for s in await self._withdrawable(ctx)}
+        return Question(title="Withdraw a story", fields=(choice("story", ctx.t("story.withdraw_pick"), labels),))
+
+    async def on_withdraw(self, ctx: Context, a: dict):
+        story = next(s for s in await self._withdrawable(ctx) if str(s.id) == a["story"])
+        ctx.data.update(story=story.id, title=story.title)
+        return Go("confirm")
+
+    async def ask_confirm(self, ctx: Context) -> Question:
+        field = yes_no("sure", ctx.t("story.withdraw_confirm", title=ctx.data["title"]), "Withdraw it", "Keep it")
+        return Question(title="Withdraw a story", fields=(field,))
+
+    async def on_confirm(self, ctx: Context, a: dict):
+        title = ctx.data["title"]
+        if a["sure"] == "no":
+            return Done(say=said(ctx.t("story.kept", title=title)))
+        record = StoryWithdrawal(ctx.data["story"], ctx.actor.member_id)
+        return Done(records=(record,), say=said(ctx.t("story.withdrawn", title=title)))

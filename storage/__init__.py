@@ -1,0 +1,1 @@
+"""SQLAlchemy 2 (async) implementation of the ports in `bot.ports`, with Alembic migrations."""

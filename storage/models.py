@@ -1,0 +1,236 @@
+"""The schema, as SQLAlchemy 2 declarative models. Migrations in `migrations/` build it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# Deterministic constraint names, so migrations can refer to (and drop) them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ID = String(255)  # platform ids: Slack/Teams user, team and event ids
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC; always returns an aware UTC datetime (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass a timezone-aware datetime")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), date: Date(), str: Text(), dict[str, Any]: JSON()}
+
+
+class ProcessedEvent(Base):
+    """One row per inbound event id handled: platforms redeliver, we answer once."""
+
+    __tablename__ = "processed_events"
+    event_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    processed_at: Mapped[datetime]
+
+
+class FlowStateRow(Base):
+    __tablename__ = "flow_states"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(512), unique=True)
+    member_id: Mapped[str] = mapped_column(ID)
+    coalition_id: Mapped[str] = mapped_column(ID, index=True)
+    flow: Mapped[str] = mapped_column(String(255))
+    step: Mapped[str] = mapped_column(String(255))
+    version: Mapped[int]
+    data: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]
+
+
+class Member(Base):
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("coalition_id", "member_id", name="uq_members_coalition_member"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coalition_id: Mapped[str] = mapped_column(ID)  # indexed by the unique constraint
+    member_id: Mapped[str] = mapped_column(ID)
+    name: Mapped[str]
+    sector: Mapped[str]
+    organisation: Mapped[str]
+    brings: Mapped[str]
+    platform: Mapped[str]
+    joined_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class _Contribution:
+    """Columns every coalition record has; (coalition_id, created_at) serves listings."""
+
+    # sort_order keeps these first/last in CREATE TABLE rather than after subclass columns
+    id: Mapped[int] = mapped_column(primary_key=True, sort_order=-3)
+    coalition_id: Mapped[str] = mapped_column(ID, sort_order=-2)
+    member_id: Mapped[str] = mapped_column(ID, sort_order=-1)
+    created_at: Mapped[datetime] = mapped_column(sort_order=1)
+
+
+def _coalition_index(table: str) -> Index:
+    return Index(f"ix_{table}_coalition_created", "coalition_id", "created_at")
+
+
+class ResourceRow(_Contribution, Base):
+    __tablename__ = "resources"
+    __table_args__ = (_coalition_index(__tablename__),)
+    name: Mapped[str]
+    kind: Mapped[str]
+    sector: Mapped[str]
+    offer: Mapped[str]
+
+
+class StrengthRow(_Contribution, Base):
+    __tablename__ = "strengths"
+    __table_args__ = (_coalition_index(__tablename__),)
+    success: Mapped[str]
+    why: Mapped[str]
+    enlarge: Mapped[str]
+    challenge: Mapped[str]
+
+
+class PerspectiveRow(_Contribution, Base):
+    __tablename__ = "perspectives"
+    __table_args__ = (_coalition_index(__tablename__),)
+    voice: Mapped[str]
+    said: Mapped[str]
+    shows: Mapped[str]
+    frame_id: Mapped[int | None] = mapped_column(ForeignKey("frames.id"), index=True)
+
+
+class ProblemStatementRow(_Contribution, Base):
+    __tablename__ = "problem_statements"
+    __table_args__ = (_coalition_index(__tablename__),)
+    statement: Mapped[str]
+    cross_sector: Mapped[int]
+    complex: Mapped[int]
+    not_solved: Mapped[int]
+    # Frames and statements reference each other: this side is added after both exist.
+    frame_id: Mapped[int | None] = mapped_column(
+        ForeignKey("frames.id", use_alter=True), index=True
+    )
+
+
+class FrameRow(_Contribution, Base):
+    """A closed framing round; member_id is who closed it."""
+
+    __tablename__ = "frames"
+    __table_args__ = (_coalition_index(__tablename__),)
+    statement_id: Mapped[int] = mapped_column(ForeignKey("problem_statements.id"), index=True)
+
+
+class ExperimentRow(_Contribution, Base):
+    __tablename__ = "experiments"
+    __table_args__ = (
+        _coalition_index(__tablename__),
+        Index("ix_experiments_coalition_ends", "coalition_id", "ends_on"),
+    )
+    title: Mapped[str]
+    action: Mapped[str]
+    intended_effect: Mapped[str]
+    stakeholders: Mapped[list[str]] = mapped_column(JSON)
+    partners: Mapped[str]
+    starts_on: Mapped[date]
+    ends_on: Mapped[date]
+    measures: Mapped[str]
+    owner: Mapped[str]
+
+
+class CheckInRow(_Contribution, Base):
+    __tablename__ = "checkins"
+    __table_args__ = (_coalition_index(__tablename__),)
+    experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id"), index=True)
+    citizen_impact: Mapped[int]
+    intended_seen: Mapped[str]
+    unintended: Mapped[str]
+    evidence: Mapped[str]
+    decision: Mapped[str]
+    round_id: Mapped[str | None] = mapped_column(ID)
+
+
+class CheckInEffect(Base):
+    __tablename__ = "checkin_effects"
+    id: Mapped[int] = mapped_column(primary_key=True)  # keeps the members' order
+    checkin_id: Mapped[int] = mapped_column(
+        ForeignKey("checkins.id", ondelete="CASCADE"), index=True
+    )
+    stakeholder: Mapped[str]
+    rating: Mapped[int]
+
+
+class ReflectionRow(_Contribution, Base):
+    __tablename__ = "reflections"
+    __table_args__ = (_coalition_index(__tablename__),)
+    principle: Mapped[int]
+    text: Mapped[str]
+
+
+class StoryRow(_Contribution, Base):
+    __tablename__ = "stories"
+    __table_args__ = (
+        _coalition_index(__tablename__),
+        Index("ix_stories_coalition_member", "coalition_id", "member_id"),
+    )
+    title: Mapped[str]
+    body: Mapped[str]
+    consent: Mapped[str]
+    anonymous: Mapped[bool] = mapped_column(Boolean)
+    withdrawn_at: Mapped[datetime | None]
+
+
+class StoryPrinciple(Base):
+    """Own table (not JSON) so digests can count stories per principle in SQL."""
+
+    __tablename__ = "story_principles"
+    story_id: Mapped[int] = mapped_column(
+        ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True
+    )
+    principle: Mapped[int] = mapped_column(primary_key=True)
+
+
+class StorySector(Base):
+    __tablename__ = "story_sectors"
+    story_id: Mapped[int] = mapped_column(
+        ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True
+    )
+    sector: Mapped[str] = mapped_column(primary_key=True)

@@ -1,0 +1,426 @@
+"""`bot.ports.Store` on SQLAlchemy Core statements over the `storage.models` tables."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import Float, Insert, Select, cast, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot import records as r
+from bot.ports import ExperimentInfo, FlowState, FrameInfo, StaleState, StatementInfo, StoryInfo
+from storage.db import create_engine
+from storage.models import (
+    Base,
+    CheckInEffect,
+    CheckInRow,
+    ExperimentRow,
+    FlowStateRow,
+    FrameRow,
+    Member,
+    PerspectiveRow,
+    ProblemStatementRow,
+    ProcessedEvent,
+    ReflectionRow,
+    ResourceRow,
+    StoryPrinciple,
+    StoryRow,
+    StorySector,
+    StrengthRow,
+)
+
+# Records that map field-for-field onto a table (plus created_at).
+_PLAIN: dict[type, type[Base]] = {
+    r.Resource: ResourceRow,
+    r.Strength: StrengthRow,
+    r.Perspective: PerspectiveRow,
+    r.ProblemStatement: ProblemStatementRow,
+    r.Reflection: ReflectionRow,
+}
+
+
+class SqlStore:
+    """The Store: one engine, one transaction per `unit()`."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[SqlUnit]:
+        # engine.begin(): COMMIT on clean exit, ROLLBACK if the block raises.
+        async with self.engine.begin() as connection:
+            yield SqlUnit(connection)
+
+    async def export(self, coalition_id: str) -> dict[str, list[dict[str, Any]]]:
+        async with self.engine.connect() as connection:
+            return await _export(connection, coalition_id)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def open_store(url: str) -> SqlStore:
+    """A store on a (migrated) database; no I/O until first used."""
+    return SqlStore(create_engine(url))
+
+
+class SqlUnit:
+    """One transaction: implements `bot.ports.Unit` (and so `Reader`)."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._db = connection
+
+    def _insert(self, model: type[Base]) -> Insert:
+        # The dialect's INSERT, for ON CONFLICT: a plain INSERT that hits a unique
+        # constraint would abort the whole PostgreSQL transaction.
+        dialect = postgresql if self._db.dialect.name == "postgresql" else sqlite
+        return dialect.insert(model)
+
+    # -- Unit ------------------------------------------------------------------
+
+    async def claim_event(self, event_id: str) -> bool:
+        statement = (
+            self._insert(ProcessedEvent)
+            .values(event_id=event_id, processed_at=_utcnow())
+            .on_conflict_do_nothing(index_elements=["event_id"])
+        )
+        return (await self._db.execute(statement)).rowcount == 1
+
+    async def load_state(self, key: str) -> FlowState | None:
+        t = FlowStateRow
+        row = (
+            await self._db.execute(
+                select(t.key, t.member_id, t.coalition_id, t.flow, t.step, t.version, t.data)
+                .where(t.key == key)
+            )
+        ).one_or_none()  # fmt: skip
+        return FlowState(**row._asdict()) if row else None
+
+    async def save_state(self, state: FlowState) -> None:
+        values = dataclasses.asdict(state) | {"updated_at": _utcnow()}
+        if state.version == 1:
+            statement = (
+                self._insert(FlowStateRow)
+                .values(values)
+                .on_conflict_do_nothing(index_elements=["key"])
+            )
+        else:
+            statement = (
+                update(FlowStateRow)
+                .where(FlowStateRow.key == state.key, FlowStateRow.version == state.version - 1)
+                .values(values)
+            )
+        if (await self._db.execute(statement)).rowcount != 1:
+            raise StaleState(f"flow state {state.key!r} is not at version {state.version - 1}")
+
+    async def delete_state(self, key: str, version: int) -> None:
+        statement = FlowStateRow.__table__.delete().where(
+            FlowStateRow.key == key, FlowStateRow.version == version
+        )
+        if (await self._db.execute(statement)).rowcount != 1:
+            raise StaleState(f"flow state {key!r} is not at version {version}")
+
+    async def add(self, records: Sequence[r.Record], now: datetime) -> list[int]:
+        if now.tzinfo is None:
+            raise ValueError("now must be timezone-aware")
+        return [await self._add(record, now) for record in records]
+
+    async def _add(self, record: r.Record, now: datetime) -> int:
+        fields = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+        if type(record) in _PLAIN:
+            return await self._insert_id(_PLAIN[type(record)], fields | {"created_at": now})
+        match record:
+            case r.MemberProfile():
+                statement = (
+                    self._insert(Member)
+                    .values(fields | {"joined_at": now, "updated_at": now})
+                    .on_conflict_do_update(
+                        index_elements=["coalition_id", "member_id"],
+                        set_={k: v for k, v in fields.items() if k not in ("coalition_id", "member_id")}
+                        | {"updated_at": now},
+                    )
+                    .returning(Member.id)
+                )
+                return (await self._db.execute(statement)).scalar_one()
+            case r.Frame():
+                return await self._close_frame(record, now)
+            case r.Experiment():
+                fields["stakeholders"] = list(record.stakeholders)
+                return await self._insert_id(ExperimentRow, fields | {"created_at": now})
+            case r.CheckIn():
+                await self._require(ExperimentRow, record.experiment_id, record.coalition_id)
+                effects = fields.pop("effects")
+                checkin_id = await self._insert_id(CheckInRow, fields | {"created_at": now})
+                await self._insert_many(
+                    CheckInEffect,
+                    [{"checkin_id": checkin_id, "stakeholder": s, "rating": n} for s, n in effects],
+                )
+                return checkin_id
+            case r.Story():
+                principles, sectors = fields.pop("principles"), fields.pop("sectors")
+                story_id = await self._insert_id(
+                    StoryRow, fields | {"created_at": now, "withdrawn_at": None}
+                )
+                # dict.fromkeys: drop repeats (they would break the primary key), keep order.
+                await self._insert_many(
+                    StoryPrinciple,
+                    [{"story_id": story_id, "principle": p} for p in dict.fromkeys(principles)],
+                )
+                await self._insert_many(
+                    StorySector,
+                    [{"story_id": story_id, "sector": s} for s in dict.fromkeys(sectors)],
+                )
+                return story_id
+            case r.StoryWithdrawal():
+                author = (
+                    await self._db.execute(
+                        select(StoryRow.member_id).where(StoryRow.id == record.story_id)
+                    )
+                ).scalar_one_or_none()
+                if author != record.member_id:
+                    raise ValueError(f"story {record.story_id} is not {record.member_id}'s")
+                await self._db.execute(
+                    update(StoryRow)
+                    .where(StoryRow.id == record.story_id, StoryRow.withdrawn_at.is_(None))
+                    .values(withdrawn_at=now)
+                )
+                return 0
+        raise TypeError(f"cannot store {type(record).__name__}")
+
+    async def _close_frame(self, frame: r.Frame, now: datetime) -> int:
+        """Insert the frame and link everything of the open round to it."""
+        s = ProblemStatementRow
+        open_ = (
+            await self._db.execute(
+                select(s.id).where(
+                    s.id == frame.statement_id,
+                    s.coalition_id == frame.coalition_id,
+                    s.frame_id.is_(None),
+                )
+            )
+        ).scalar_one_or_none()
+        if open_ is None:
+            raise ValueError(
+                f"statement {frame.statement_id} is not an open statement of {frame.coalition_id}"
+            )
+        frame_id = await self._insert_id(
+            FrameRow, dataclasses.asdict(frame) | {"created_at": now}
+        )
+        for model in (PerspectiveRow, ProblemStatementRow):
+            await self._db.execute(
+                update(model)
+                .where(model.coalition_id == frame.coalition_id, model.frame_id.is_(None))
+                .values(frame_id=frame_id)
+            )
+        return frame_id
+
+    async def _insert_id(self, model: type[Base], values: dict[str, Any]) -> int:
+        statement = self._insert(model).values(values).returning(model.id)  # type: ignore[attr-defined]
+        return (await self._db.execute(statement)).scalar_one()
+
+    async def _insert_many(self, model: type[Base], rows: list[dict[str, Any]]) -> None:
+        if rows:
+            await self._db.execute(model.__table__.insert(), rows)
+
+    async def _require(self, model: Any, id_: int, coalition_id: str) -> None:
+        # Checked up front: a failed foreign key would abort a PostgreSQL transaction.
+        found = await self._db.scalar(
+            select(model.id).where(model.id == id_, model.coalition_id == coalition_id)
+        )
+        if found is None:
+            raise ValueError(f"no {model.__tablename__} {id_} in coalition {coalition_id}")
+
+    # -- Reader ----------------------------------------------------------------
+
+    async def member_profile(self, coalition_id: str, member_id: str) -> r.MemberProfile | None:
+        m = Member
+        row = (
+            await self._db.execute(
+                select(*(getattr(m, f.name) for f in dataclasses.fields(r.MemberProfile)))
+                .where(m.coalition_id == coalition_id, m.member_id == member_id)
+            )
+        ).one_or_none()  # fmt: skip
+        return r.MemberProfile(**row._asdict()) if row else None
+
+    async def sector_counts(self, coalition_id: str) -> dict[str, int]:
+        rows = await self._db.execute(
+            select(Member.sector, func.count())
+            .where(Member.coalition_id == coalition_id)
+            .group_by(Member.sector)
+        )
+        return {sector: count for sector, count in rows}
+
+    async def experiments(
+        self, coalition_id: str, *, running_on: date | None = None, member_id: str | None = None
+    ) -> list[ExperimentInfo]:
+        query = _experiment_query().where(ExperimentRow.coalition_id == coalition_id)
+        if running_on is not None:
+            query = query.where(
+                ExperimentRow.starts_on <= running_on, ExperimentRow.ends_on >= running_on
+            )
+        if member_id is not None:
+            query = query.where(ExperimentRow.member_id == member_id)
+        rows = await self._db.execute(query.order_by(ExperimentRow.ends_on, ExperimentRow.id))
+        return [_experiment_info(row) for row in rows]
+
+    async def experiment(self, experiment_id: int) -> ExperimentInfo | None:
+        row = (
+            await self._db.execute(_experiment_query().where(ExperimentRow.id == experiment_id))
+        ).one_or_none()
+        return _experiment_info(row) if row else None
+
+    async def open_statements(self, coalition_id: str) -> list[StatementInfo]:
+        s = ProblemStatementRow
+        score = cast(s.cross_sector + s.complex + s.not_solved, Float) / 3
+        rows = await self._db.execute(
+            select(s.id, s.member_id, s.statement, score.label("score"))
+            .where(s.coalition_id == coalition_id, s.frame_id.is_(None))
+            .order_by(score.desc(), s.id)
+        )
+        return [StatementInfo(**row._asdict()) for row in rows]
+
+    async def open_perspective_count(self, coalition_id: str) -> int:
+        p = PerspectiveRow
+        count = await self._db.scalar(
+            select(func.count()).where(p.coalition_id == coalition_id, p.frame_id.is_(None))
+        )
+        return count or 0
+
+    async def current_frame(self, coalition_id: str) -> FrameInfo | None:
+        f, s, p = FrameRow, ProblemStatementRow, PerspectiveRow
+        linked = select(func.count()).where(p.frame_id == f.id).scalar_subquery()
+        row = (
+            await self._db.execute(
+                select(f.id, s.statement, linked.label("perspectives"), f.created_at)
+                .join(s, s.id == f.statement_id)
+                .where(f.coalition_id == coalition_id)
+                .order_by(f.created_at.desc(), f.id.desc())
+                .limit(1)
+            )
+        ).one_or_none()
+        if row is None:
+            return None
+        return FrameInfo(row.id, row.statement, row.perspectives, closed_at=row.created_at)
+
+    async def stories(self, coalition_id: str, member_id: str) -> list[StoryInfo]:
+        t = StoryRow
+        rows = await self._db.execute(
+            select(t.id, t.title, t.consent, t.anonymous, t.withdrawn_at, t.created_at)
+            .where(t.coalition_id == coalition_id, t.member_id == member_id)
+            .order_by(t.created_at.desc(), t.id.desc())
+        )
+        return [
+            StoryInfo(
+                row.id, row.title, row.consent, row.anonymous,
+                withdrawn=row.withdrawn_at is not None, created_at=row.created_at,
+            )  # fmt: skip
+            for row in rows
+        ]
+
+
+def _experiment_query() -> Select[Any]:
+    e, c = ExperimentRow, CheckInRow
+    checkins = select(func.count()).where(c.experiment_id == e.id).scalar_subquery()
+    return select(
+        e.id, e.coalition_id, e.member_id, e.title, e.stakeholders,
+        e.starts_on, e.ends_on, e.owner, checkins.label("checkins"),
+    )  # fmt: skip
+
+
+def _experiment_info(row: Any) -> ExperimentInfo:
+    return ExperimentInfo(**(row._asdict() | {"stakeholders": tuple(row.stakeholders)}))
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# -- export ----------------------------------------------------------------------
+
+_EXPORTED: dict[str, type[Base]] = {
+    "members": Member,
+    "resources": ResourceRow,
+    "strengths": StrengthRow,
+    "perspectives": PerspectiveRow,
+    "problem_statements": ProblemStatementRow,
+    "frames": FrameRow,
+    "experiments": ExperimentRow,
+    "checkins": CheckInRow,
+    "reflections": ReflectionRow,
+    "stories": StoryRow,
+}
+
+
+async def _export(db: AsyncConnection, coalition_id: str) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name, model in _EXPORTED.items():
+        t: Any = model
+        rows = await db.execute(select(t).where(t.coalition_id == coalition_id).order_by(t.id))
+        out[name] = [{k: _jsonable(v) for k, v in row._asdict().items()} for row in rows]
+
+    # Child rows: one query per kind, attached to their parents by id.
+    e, c, sp, ss, st = CheckInEffect, CheckInRow, StoryPrinciple, StorySector, StoryRow
+    effects = await _grouped(
+        db,
+        select(e.checkin_id, e.stakeholder, e.rating)
+        .join(c, c.id == e.checkin_id)
+        .where(c.coalition_id == coalition_id)
+        .order_by(e.id),
+    )
+    for checkin in out["checkins"]:
+        checkin["effects"] = [
+            {"stakeholder": s, "rating": n} for s, n in effects.get(checkin["id"], [])
+        ]
+    principles = await _grouped(
+        db,
+        select(sp.story_id, sp.principle)
+        .join(st, st.id == sp.story_id)
+        .where(st.coalition_id == coalition_id)
+        .order_by(sp.principle),
+    )
+    sectors = await _grouped(
+        db,
+        select(ss.story_id, ss.sector)
+        .join(st, st.id == ss.story_id)
+        .where(st.coalition_id == coalition_id)
+        .order_by(ss.sector),
+    )
+    for story in out["stories"]:
+        story["principles"] = [p for (p,) in principles.get(story["id"], [])]
+        story["sectors"] = [s for (s,) in sectors.get(story["id"], [])]
+
+    f, p, ps = FrameRow, PerspectiveRow, ProblemStatementRow
+    linked = await _grouped(
+        db,
+        select(p.frame_id, p.id)
+        .where(p.coalition_id == coalition_id, p.frame_id.is_not(None))
+        .order_by(p.id),
+    )
+    statements = await _grouped(
+        db,
+        select(f.id, ps.statement)
+        .join(ps, ps.id == f.statement_id)
+        .where(f.coalition_id == coalition_id),
+    )
+    for frame in out["frames"]:
+        frame["statement"] = statements[frame["id"]][0][0]
+        frame["perspective_ids"] = [i for (i,) in linked.get(frame["id"], [])]
+    return out
+
+
+async def _grouped(db: AsyncConnection, query: Select[Any]) -> dict[int, list[tuple[Any, ...]]]:
+    """Rows of (parent id, *values) as {parent id: [values, ...]}, in query order."""
+    grouped: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+    for parent_id, *values in await db.execute(query):
+        grouped[parent_id].append(tuple(values))
+    return grouped
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, (date, datetime)) else value

@@ -1,0 +1,366 @@
+"""app.yaml loading: the sample works, and every mistake is reported as `file: key.path: problem`."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, Callable
+
+import pydantic
+import pytest
+import yaml
+
+from bot.config import ConfigError, config_path, load_config
+from bot.types import Sector
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).parent / "data" / "config"
+MINIMAL = yaml.safe_load((DATA / "minimal.yaml").read_text())
+
+PROMPTS = {"story.title": "Give your story a title", "story.body": "Tell the story", "join.hello": "Welcome"}
+PRINCIPLES = [
+    {"number": 1, "title": "Cross sectors", "question": "Who else could help?"},
+    {"number": 2, "title": "Share what you learn", "question": "Where will you share it?"},
+]
+
+
+def write(tmp_path: Path, content: str | dict) -> str:
+    path = tmp_path / "app.yaml"
+    path.write_text(content if isinstance(content, str) else yaml.safe_dump(content, sort_keys=False))
+    return str(path)
+
+
+def broken(tmp_path: Path, change: Callable[[dict], Any], **kwargs: Any) -> tuple[str, str]:
+    """Write MINIMAL with one change applied; return (path, error message)."""
+    data = copy.deepcopy(MINIMAL)
+    change(data)
+    path = write(tmp_path, data)
+    with pytest.raises(ConfigError) as info:
+        load_config(path, **kwargs)
+    return path, str(info.value)
+
+
+# --- the sample file -----------------------------------------------------------------------
+
+
+def test_sample_app_yaml_loads_as_given(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    config = load_config("app.yaml")
+
+    assert len(config.coalitions) == 2
+    first = config.coalitions[0]
+    assert config.is_leader("demo", first.id)
+    demo = config.member_for("console", "demo")
+    assert demo is not None and demo.id == "demo" and demo.name == "Demo Leader"
+    assert [p.number for p in config.principles] == [1, 2, 3, 4, 5, 6, 7]
+    assert all(p.title and p.question for p in config.principles)
+    assert config.movement.name == "Sample Co-creation Movement"
+    assert str(config.movement.zone) == "Europe/Copenhagen"
+    assert any(config.is_coordinator(m.id) for m in config.members)
+    assert 5 <= len(config.members) <= 7
+    assert all("console" in m.platforms for m in config.members)
+
+
+def test_sample_principles_win_over_defaults(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    config = load_config("app.yaml", default_principles=PRINCIPLES)
+    assert len(config.principles) == 7
+
+
+# --- helpers the engine uses ------------------------------------------------------------------
+
+
+def test_lookups_and_roles(tmp_path):
+    config = load_config(write(tmp_path, MINIMAL))
+
+    assert config.member_for("slack", "U0AAA").id == "anna"
+    assert config.member_for("teams", "U0AAA") is None
+    assert config.member("carla").name == "Carla"
+    assert config.member("nobody") is None
+    assert config.coalition("second").name == "Second Coalition"
+    assert config.coalition("third") is None
+    assert [c.id for c in config.coalitions_of("anna")] == ["first", "second"]
+    assert [c.id for c in config.coalitions_of("carla")] == ["second"]
+    assert config.is_leader("anna", "first") and not config.is_leader("anna", "second")
+    assert not config.is_leader("anna", "third")
+    assert config.is_coordinator("carla") and not config.is_coordinator("anna")
+
+
+def test_defaults_fill_what_the_file_leaves_out(tmp_path):
+    config = load_config(write(tmp_path, MINIMAL))
+
+    assert config.movement.language == "en"
+    assert config.movement.timezone == "Europe/Copenhagen"
+    assert config.limits.max_answer_length == 2000
+    assert config.limits.max_title_length == 150
+    assert config.limits.max_experiment_weeks == 26
+    first, second = config.coalitions
+    assert Sector.OTHER not in first.wanted_sectors and len(first.wanted_sectors) == 5
+    assert second.wanted_sectors == (Sector.PUBLIC, Sector.CITIZEN)
+    assert first.channels == {} and first.members == () and first.digest_for_members is False
+    assert config.principles == () and config.prompts == {}
+
+
+def test_blank_optional_keys_mean_the_default(tmp_path):
+    # What a user gets by commenting out every line under `channels:` or `limits:`.
+    text = (DATA / "minimal.yaml").read_text() + (
+        "  - id: third\n    name: Third\n    challenge: Something\n    leaders: [anna]\n"
+        "    channels:\n    members:\nlimits:\nprompts:\n"
+    )
+    config = load_config(write(tmp_path, text))
+    assert config.coalitions[2].channels == {} and config.coalitions[2].members == ()
+    assert config.limits.max_answer_length == 2000
+
+
+def test_principles_come_from_defaults_when_the_file_has_none(tmp_path):
+    config = load_config(write(tmp_path, MINIMAL), default_principles=PRINCIPLES)
+    assert config.principle(2).question == "Where will you share it?"
+    assert config.principle(3) is None
+
+
+def test_config_is_read_only(tmp_path):
+    config = load_config(write(tmp_path, MINIMAL))
+    with pytest.raises(pydantic.ValidationError):
+        config.coalitions[0].name = "Renamed"  # type: ignore[misc]
+
+
+# --- prompts -----------------------------------------------------------------------------------
+
+
+def test_prompt_overrides_merge_over_defaults(tmp_path):
+    data = copy.deepcopy(MINIMAL) | {"prompts": {"story": {"title": "  What shall we call it?\n"}}}
+    config = load_config(write(tmp_path, data), default_prompts=PROMPTS)
+
+    assert config.prompts == PROMPTS | {"story.title": "What shall we call it?"}
+    assert PROMPTS["story.title"] == "Give your story a title"  # the caller's defaults untouched
+
+
+def test_without_defaults_any_prompt_key_is_taken(tmp_path):
+    data = copy.deepcopy(MINIMAL) | {"prompts": {"story": {"ask": {"title": "Title?"}}}}
+    assert load_config(write(tmp_path, data)).prompts == {"story.ask.title": "Title?"}
+
+
+def test_unknown_prompt_key(tmp_path):
+    path, msg = broken(tmp_path, lambda d: d.update(prompts={"story": {"titel": "x"}}), default_prompts=PROMPTS)
+    assert msg == f"{path}: prompts.story.titel: unknown prompt key; known keys for 'story': body, title"
+
+
+def test_unknown_prompt_flow_and_empty_text(tmp_path):
+    change = lambda d: d.update(prompts={"storyy": {"title": "x"}, "story": {"body": " "}})  # noqa: E731
+    path, msg = broken(tmp_path, change, default_prompts=PROMPTS)
+    assert msg.splitlines() == [
+        f"{path}: prompts.storyy.title: unknown flow 'storyy'; known flows: join, story",
+        f"{path}: prompts.story.body: expected non-empty text, got ' '",
+    ]
+
+
+# --- one mistake at a time ----------------------------------------------------------------------
+
+
+def test_unknown_leader_names_file_path_and_id(tmp_path):
+    path, msg = broken(tmp_path, lambda d: d["coalitions"][1].update(leaders=["bob"]))
+    assert msg == f"{path}: coalitions[1].leaders[0]: unknown member id 'bob'"
+
+
+def test_unknown_coordinator_and_member(tmp_path):
+    def change(d):
+        d["movement"]["coordinators"] = ["carla", "zoe"]
+        d["coalitions"][1]["members"] = ["anna", "bob"]
+
+    path, msg = broken(tmp_path, change)
+    assert msg.splitlines() == [
+        f"{path}: movement.coordinators[1]: unknown member id 'zoe'",
+        f"{path}: coalitions[1].members[1]: unknown member id 'bob'",
+    ]
+
+
+def test_misspelt_key_is_an_error_with_a_suggestion(tmp_path):
+    path, msg = broken(tmp_path, lambda d: d["coalitions"][0].update(leeders=d["coalitions"][0].pop("leaders")))
+    assert msg.splitlines() == [
+        f"{path}: coalitions[0].leaders: required key is missing",
+        f"{path}: coalitions[0]: unknown key 'leeders'; did you mean 'leaders'?",
+    ]
+
+
+def test_unknown_top_level_section(tmp_path):
+    path, msg = broken(tmp_path, lambda d: d.update(member=[]))
+    assert msg == f"{path}: unknown key 'member'; did you mean 'members'?"
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda d: d.update(limits={"max_answer_length": "lots"}),
+         "limits.max_answer_length: expected a whole number, got 'lots'"),
+        (lambda d: d.update(limits={"max_answer_length": 2.5}),
+         "limits.max_answer_length: expected a whole number, got 2.5"),
+        (lambda d: d.update(limits={"max_title_length": 5}),
+         "limits.max_title_length: must be at least 10, got 5"),
+        (lambda d: d.update(limits={"max_experiment_weeks": 1000}),
+         "limits.max_experiment_weeks: must be at most 260, got 1000"),
+        (lambda d: d["coalitions"][0].update(digest_for_members="maybe"),
+         "coalitions[0].digest_for_members: expected true or false, got 'maybe'"),
+        (lambda d: d["coalitions"][0].update(leaders="anna"),
+         "coalitions[0].leaders: expected a list, got 'anna'"),
+        (lambda d: d["coalitions"][0].update(leaders=[]),
+         "coalitions[0].leaders: must have at least 1 entry"),
+        (lambda d: d["members"][0].update(name=""), "members[0].name: must not be empty"),
+        (lambda d: d["members"][0].update(name=None), "members[0].name: must not be empty"),
+        (lambda d: d["members"][0].update(id="Anna B"),
+         "members[0].id: 'Anna B' is not a valid id; use lowercase letters, digits, '-' and '_'"),
+        (lambda d: d["members"].append("dave"), "members[2]: expected a mapping (key: value), got 'dave'"),
+        (lambda d: d.update(coalitions=[]), "coalitions: must have at least 1 entry"),
+        (lambda d: d.pop("movement"), "movement: required section is missing"),
+        (lambda d: d["movement"].pop("name"), "movement.name: required key is missing"),
+    ],
+)
+def test_wrong_values_name_the_key_and_the_problem(tmp_path, change, expected):
+    path, msg = broken(tmp_path, change)
+    assert msg == f"{path}: {expected}"
+
+
+def test_bad_sector_lists_the_choices(tmp_path):
+    path, msg = broken(tmp_path, lambda d: d["coalitions"][1].update(wanted_sectors=["public", "fjord"]))
+    assert msg == (
+        f"{path}: coalitions[1].wanted_sectors[1]: 'fjord' is not a sector; "
+        "choose one of: public, business, civil_society, education, citizen, other"
+    )
+
+
+@pytest.mark.parametrize("zone", ["Mars/Base", "Europe", ""])
+def test_bad_time_zone(tmp_path, zone):
+    path, msg = broken(tmp_path, lambda d: d["movement"].update(timezone=zone))
+    if zone:
+        assert msg == f"{path}: movement.timezone: {zone!r} is not a known time zone"
+    else:
+        assert msg == f"{path}: movement.timezone: must not be empty"
+
+
+def test_duplicate_ids(tmp_path):
+    def change(d):
+        d["members"].append({"id": "anna", "name": "Another Anna"})
+        d["coalitions"].append(copy.deepcopy(d["coalitions"][0]))
+
+    path, msg = broken(tmp_path, change)
+    assert msg.splitlines() == [
+        f"{path}: members[2].id: duplicate member id 'anna'",
+        f"{path}: coalitions[2].id: duplicate coalition id 'first'",
+    ]
+
+
+def test_platform_user_belongs_to_one_member(tmp_path):
+    path, msg = broken(tmp_path, lambda d: d["members"][1]["platforms"].update(slack="U0AAA"))
+    assert msg == f"{path}: members[1].platforms.slack: slack user 'U0AAA' already belongs to member 'anna'"
+
+
+def test_principle_numbering_gap(tmp_path):
+    numbers = [1, 2, 4]
+    principles = [{"number": n, "title": f"P{n}", "question": "Why?"} for n in numbers]
+    path, msg = broken(tmp_path, lambda d: d.update(principles=principles))
+    assert msg == f"{path}: principles[2].number: expected 3; principles are numbered 1, 2, 3, … in order"
+
+
+# --- the file itself ---------------------------------------------------------------------------
+
+
+def test_missing_file(tmp_path):
+    path = str(tmp_path / "nope.yaml")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == f"{path}: cannot read file: No such file or directory"
+
+
+def test_yaml_syntax_error_gives_line_and_column(tmp_path):
+    path = write(tmp_path, "movement:\n  name: X\n members: [\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value).startswith(f"{path}: invalid YAML: line 3, column 2: ")
+
+
+def test_duplicate_yaml_key_is_not_silently_dropped(tmp_path):
+    path = write(tmp_path, (DATA / "minimal.yaml").read_text() + "members: []\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == f"{path}: invalid YAML: line 23, column 1: duplicate key 'members'"
+
+
+@pytest.mark.parametrize(("text", "what"), [("", "empty"), ("# only a comment\n", "empty"), ("- a\n", "a list")])
+def test_top_level_must_be_a_mapping(tmp_path, text, what):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value).startswith(f"{path}: the file is {what}; expected the sections movement, ")
+
+
+def test_path_is_shown_as_given(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("my.yaml").write_text("[")
+    with pytest.raises(ConfigError) as info:
+        load_config(Path("my.yaml"))
+    assert str(info.value).startswith("my.yaml: invalid YAML: line 1, column 2: ")
+
+
+# --- several mistakes at once -------------------------------------------------------------------
+
+
+def test_all_errors_are_reported_together_in_file_order():
+    path = str(DATA / "many_errors.yaml")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value).splitlines() == [
+        f"{path}: movement.timezone: 'Mars/Base' is not a known time zone",
+        f"{path}: members[1].id: duplicate member id 'anna'",
+        f"{path}: coalitions[0].wanted_sectors[1]: 'fjord' is not a sector; "
+        "choose one of: public, business, civil_society, education, citizen, other",
+        f"{path}: coalitions[0].leaders: required key is missing",
+        f"{path}: coalitions[0]: unknown key 'leeders'; did you mean 'leaders'?",
+        f"{path}: coalitions[1].leaders[0]: unknown member id 'bob'",
+        f"{path}: principles[1].number: expected 2; principles are numbered 1, 2, 3, … in order",
+    ]
+    assert len(info.value.problems) == 7
+
+
+def test_long_error_lists_are_capped(tmp_path):
+    path, msg = broken(tmp_path, lambda d: d["coalitions"][0].update(leaders=[f"ghost{i}" for i in range(30)]))
+    lines = msg.splitlines()
+    assert len(lines) == 21
+    assert lines[19] == f"{path}: coalitions[0].leaders[19]: unknown member id 'ghost19'"
+    assert lines[20] == "… and 10 more"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "movement: {name: X}\nmembers: 3\ncoalitions: {a: 1}\nprinciples: [{number: x}]\nprompts: [1]\n",
+        "movement:\n\tname: tab\n",
+        "movement: [1, 2\n",
+        "\x00",
+    ],
+)
+def test_messages_are_short_and_never_a_traceback(tmp_path, text):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path, default_prompts=PROMPTS)
+    msg = str(info.value)
+    assert "Traceback" not in msg and "pydantic" not in msg and "errors.pydantic.dev" not in msg
+    assert all(line.startswith(f"{path}: ") for line in msg.splitlines())
+
+
+# --- where the file is --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cli", "env", "expected"),
+    [
+        ("cli.yaml", "env.yaml", "cli.yaml"),
+        (None, "env.yaml", "env.yaml"),
+        (None, None, "app.yaml"),
+        (None, "", "app.yaml"),
+    ],
+)
+def test_config_path_precedence(monkeypatch, cli, env, expected):
+    if env is None:
+        monkeypatch.delenv("COCREATE_CONFIG", raising=False)
+    else:
+        monkeypatch.setenv("COCREATE_CONFIG", env)
+    assert config_path(cli) == expected
