@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import string
 from typing import Annotated, Any, Mapping, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -363,11 +364,33 @@ def _merge_prompts(tree: Any, defaults: Mapping[str, str] | None, problems: Prob
                 problems.append((("prompts", *here), _unknown_prompt(here, known)))
             elif not isinstance(v, str) or not v.strip():
                 problems.append((("prompts", *here), f"expected non-empty text, got {_short(v)}"))
+            elif problem := _placeholder_problem(v, merged.get(key)):
+                problems.append((("prompts", *here), problem))
             else:
                 merged[key] = v.strip()
 
     walk(tree, ())
     return merged
+
+
+def _placeholders(text: str) -> set[str] | None:
+    try:
+        return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+    except ValueError:  # an unmatched brace
+        return None
+
+
+def _placeholder_problem(text: str, default: str | None) -> str | None:
+    """A reworded prompt may drop {placeholders} but not invent ones the flow cannot fill."""
+    used = _placeholders(text)
+    if used is None:
+        return "unmatched '{' or '}'; write {{ or }} for a literal brace"
+    allowed = _placeholders(default) or set() if default is not None else used
+    unknown = sorted(used - allowed)
+    if not unknown:
+        return None
+    offered = ", ".join("{" + a + "}" for a in sorted(allowed)) or "none"
+    return f"unknown placeholder {{{unknown[0]}}}; this prompt can use: {offered}"
 
 
 def _unknown_prompt(loc: tuple[str, ...], known: set[str]) -> str:

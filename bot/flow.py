@@ -65,8 +65,7 @@ class Context:
 
     def t(self, key: str, **values: Any) -> str:
         """A prompt from the movement's prompt library, with {placeholders} filled in."""
-        text = self.prompts[key]
-        return text.format(**values) if values else text
+        return self.prompts[key].format(**values)
 
     def principle(self, number: int) -> Any | None:
         return next((p for p in self.principles if p.number == number), None)

@@ -364,3 +364,22 @@ def test_config_path_precedence(monkeypatch, cli, env, expected):
     else:
         monkeypatch.setenv("COCREATE_CONFIG", env)
     assert config_path(cli) == expected
+
+
+def test_reworded_prompt_may_only_use_the_placeholders_its_flow_fills(tmp_path):
+    from flows.prompts import PRINCIPLES, PROMPTS, flat
+
+    path = tmp_path / "app.yaml"
+    path.write_text(
+        "movement: {name: M}\nmembers: [{id: a, name: A}]\n"
+        "coalitions: [{id: c, name: C, challenge: X, leaders: [a]}]\n"
+        "prompts:\n  join:\n    saved: 'Hi {nmae}'\n    title: 'Join {coalition'\n"
+        "    missing: 'We lack {sectors}!'\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, flat(PROMPTS), PRINCIPLES)
+    assert str(caught.value).splitlines() == [
+        f"{path}: prompts.join.saved: unknown placeholder {{nmae}}; this prompt can use: {{name}}, {{sector}}",
+        f"{path}: prompts.join.title: unmatched '{{' or '}}'; write {{{{ or }}}} for a literal brace",
+    ]
