@@ -93,7 +93,7 @@ def _choice(field: Field, text: str) -> str:
     """Match a number (1-based), an option value or label, or a unique start of a label."""
     wanted = text.strip().lower()
     options = field.options
-    if wanted.isdigit() and 1 <= int(wanted) <= len(options):
+    if re.fullmatch(r"[0-9]+", wanted) and 1 <= int(wanted) <= len(options):  # not isdigit(): "²"
         return options[int(wanted) - 1].value
     for option in options:
         if wanted in (option.value.lower(), option.label.lower()):

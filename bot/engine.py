@@ -84,29 +84,50 @@ class Engine:
             if state is None:
                 return []
             flow = self.flows[state.flow]
-            ctx = self._context(unit, self.actor(ref), caps, state.data)
+            ctx = self._context(unit, self.actor(ref, state.coalition_id), caps, state.data)
             intro = Text(f"Welcome back. We were in the middle of: *{flow.summary}*")
             return [await self._ask(ctx, flow, state, intro=(intro,))]
 
-    def actor(self, ref: ConversationRef) -> Actor:
+    async def overview(self, ref: ConversationRef, caps: Capabilities) -> Reply:
+        """A member's open items for a home page: their status, then the open question."""
+        actor = self.actor(ref)
+        async with self.store.unit() as unit:
+            ctx = self._context(unit, actor, caps, {})
+            status = await self.commands["status"].start(ctx, "status", "")
+            state = await unit.load_state(ref.key)
+            if state is None:
+                return Reply(blocks=status.say)
+            flow = self.flows[state.flow]
+            ctx = self._context(unit, self.actor(ref, state.coalition_id), caps, state.data)
+            note = Text(f"*Waiting for your answer:* {flow.summary}")
+            ask = await self._ask(ctx, flow, state, intro=(note,))
+            return replace(ask, blocks=status.say + ask.blocks)
+
+    def actor(self, ref: ConversationRef, coalition_id: str | None = None) -> Actor:
+        """Who is talking, in which coalition (an active flow's own, else resolved from `ref`)."""
         member = self.config.member_for(ref.platform, ref.user)
         member_id = member.id if member else f"{ref.platform}:{ref.user}"
         name = member.name if member else str(ref.extra.get("name") or ref.user)
-        coalition = self._coalition_for(ref, member_id)
+        coalition = self.config.coalition(coalition_id) if coalition_id else None
+        coalition = coalition or self._coalition_for(ref, member_id)
         roles = {Role.MEMBER}
         if self.config.is_leader(member_id, coalition.id):
             roles.add(Role.LEADER)
         if self.config.is_coordinator(member_id):
             roles.add(Role.COORDINATOR)
-        return Actor(member_id, name, coalition.id, frozenset(roles), ref.platform)
+        # A Slack Connect member's home workspace differs from ours: keep it with the record.
+        home = ref.extra.get("user_team")
+        platform = f"{ref.platform}:{home}" if home and home != ref.tenant else ref.platform
+        return Actor(member_id, name, coalition.id, frozenset(roles), platform)
 
     def _coalition_for(self, ref: ConversationRef, member_id: str) -> Any:
         """The chosen coalition, else the channel's, else the member's first, else the first."""
         chosen = ref.extra.get("coalition")
         if chosen and self.config.coalition(chosen):
             return self.config.coalition(chosen)
+        channel = ref.extra.get("channel", ref.conversation)
         for coalition in self.config.coalitions:
-            if coalition.channels.get(ref.platform) == ref.conversation:
+            if coalition.channels.get(ref.platform) == channel:
                 return coalition
         mine = self.config.coalitions_of(member_id)
         return mine[0] if mine else self.config.coalitions[0]
@@ -114,8 +135,8 @@ class Engine:
     # -- dispatch -------------------------------------------------------------------------
 
     async def _dispatch(self, unit: Unit, event: Message | Interaction, caps: Capabilities):
-        actor = self.actor(event.ref)
         state = await unit.load_state(event.ref.key)
+        actor = self.actor(event.ref, state and state.coalition_id)
         if isinstance(event, Interaction):
             return await self._interaction(unit, actor, caps, state, event)
         text = event.text.strip()

@@ -110,7 +110,7 @@ class Unit(Reader, Protocol):
         ...
 
     async def add(self, records: Sequence[Record], now: datetime) -> list[int]:
-        """Persist records in order; returns their new ids (0 for updates and withdrawals)."""
+        """Persist records in order; returns their ids (a re-joining member keeps theirs; 0 for withdrawals)."""
         ...
 
 
@@ -119,6 +119,10 @@ class Store(Protocol):
 
     async def export(self, coalition_id: str) -> dict[str, list[dict[str, Any]]]:
         """Every record of a coalition, by record type, as JSON-ready dicts."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise if the database cannot be reached (for readiness checks)."""
         ...
 
     async def close(self) -> None: ...

@@ -21,7 +21,7 @@ class Reflect(Flow):
         return self._chosen(ctx, args.strip().lstrip("#"))
 
     def _chosen(self, ctx: Context, number: str):
-        principle = ctx.principle(int(number)) if number.isdigit() else None
+        principle = ctx.principle(int(number)) if number.isascii() and number.isdigit() else None
         if principle is None:
             return Invalid(ctx.t("reflect.bad_number", count=len(ctx.principles)))
         ctx.data["principle"] = principle.number

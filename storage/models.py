@@ -12,7 +12,6 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
-    Integer,
     MetaData,
     String,
     Text,
@@ -58,7 +57,12 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime(), date: Date(), str: Text(), dict[str, Any]: JSON()}
+    type_annotation_map = {
+        datetime: UTCDateTime(),
+        date: Date(),
+        str: Text(),  # free text: members type long answers
+        dict[str, Any]: JSON(),
+    }
 
 
 class ProcessedEvent(Base):
@@ -84,7 +88,9 @@ class FlowStateRow(Base):
 
 class Member(Base):
     __tablename__ = "members"
-    __table_args__ = (UniqueConstraint("coalition_id", "member_id", name="uq_members_coalition_member"),)
+    __table_args__ = (
+        UniqueConstraint("coalition_id", "member_id", name="uq_members_coalition_member"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     coalition_id: Mapped[str] = mapped_column(ID)  # indexed by the unique constraint
     member_id: Mapped[str] = mapped_column(ID)

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import Float, Insert, Select, cast, func, select, update
+from sqlalchemy import Float, Insert, Select, cast, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -59,7 +59,14 @@ class SqlStore:
 
     async def export(self, coalition_id: str) -> dict[str, list[dict[str, Any]]]:
         async with self.engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                # One snapshot for all the export's queries (SQLite's lock gives one anyway).
+                await connection.execution_options(isolation_level="REPEATABLE READ")
             return await _export(connection, coalition_id)
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as connection:
+            await connection.exec_driver_sql("SELECT 1")
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -99,7 +106,7 @@ class SqlUnit:
                 select(t.key, t.member_id, t.coalition_id, t.flow, t.step, t.version, t.data)
                 .where(t.key == key)
             )
-        ).one_or_none()  # fmt: skip
+        ).one_or_none()
         return FlowState(**row._asdict()) if row else None
 
     async def save_state(self, state: FlowState) -> None:
@@ -117,10 +124,10 @@ class SqlUnit:
                 .values(values)
             )
         if (await self._db.execute(statement)).rowcount != 1:
-            raise StaleState(f"flow state {state.key!r} is not at version {state.version - 1}")
+            raise StaleState(f"flow state {state.key!r} changed; not saving v{state.version}")
 
     async def delete_state(self, key: str, version: int) -> None:
-        statement = FlowStateRow.__table__.delete().where(
+        statement = delete(FlowStateRow).where(
             FlowStateRow.key == key, FlowStateRow.version == version
         )
         if (await self._db.execute(statement)).rowcount != 1:
@@ -137,13 +144,14 @@ class SqlUnit:
             return await self._insert_id(_PLAIN[type(record)], fields | {"created_at": now})
         match record:
             case r.MemberProfile():
+                # Joining again updates the profile; joined_at stays the first join.
+                profile = {k: fields[k] for k in fields.keys() - {"coalition_id", "member_id"}}
                 statement = (
                     self._insert(Member)
                     .values(fields | {"joined_at": now, "updated_at": now})
                     .on_conflict_do_update(
                         index_elements=["coalition_id", "member_id"],
-                        set_={k: v for k, v in fields.items() if k not in ("coalition_id", "member_id")}
-                        | {"updated_at": now},
+                        set_=profile | {"updated_at": now},
                     )
                     .returning(Member.id)
                 )
@@ -221,7 +229,8 @@ class SqlUnit:
         return frame_id
 
     async def _insert_id(self, model: type[Base], values: dict[str, Any]) -> int:
-        statement = self._insert(model).values(values).returning(model.id)  # type: ignore[attr-defined]
+        table: Any = model
+        statement = self._insert(model).values(values).returning(table.id)
         return (await self._db.execute(statement)).scalar_one()
 
     async def _insert_many(self, model: type[Base], rows: list[dict[str, Any]]) -> None:
@@ -245,7 +254,7 @@ class SqlUnit:
                 select(*(getattr(m, f.name) for f in dataclasses.fields(r.MemberProfile)))
                 .where(m.coalition_id == coalition_id, m.member_id == member_id)
             )
-        ).one_or_none()  # fmt: skip
+        ).one_or_none()
         return r.MemberProfile(**row._asdict()) if row else None
 
     async def sector_counts(self, coalition_id: str) -> dict[str, int]:
@@ -319,7 +328,7 @@ class SqlUnit:
             StoryInfo(
                 row.id, row.title, row.consent, row.anonymous,
                 withdrawn=row.withdrawn_at is not None, created_at=row.created_at,
-            )  # fmt: skip
+            )
             for row in rows
         ]
 
@@ -330,7 +339,7 @@ def _experiment_query() -> Select[Any]:
     return select(
         e.id, e.coalition_id, e.member_id, e.title, e.stakeholders,
         e.starts_on, e.ends_on, e.owner, checkins.label("checkins"),
-    )  # fmt: skip
+    )
 
 
 def _experiment_info(row: Any) -> ExperimentInfo:

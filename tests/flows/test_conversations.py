@@ -340,3 +340,21 @@ async def test_text_round_trips_exactly(engine, store):
     await mo.say("reflect 5")
     await mo.say(typed)
     assert (await records(store))["reflections"][0]["text"] == typed
+
+
+async def test_a_flow_keeps_its_coalition_wherever_it_continues(engine, store):
+    """Started in one coalition's context, answered from another: recorded where it began."""
+    lea_there = Chat(engine, "lea", coalition="elders")
+    await lea_there.say("reflect 2")
+    lea_home = Chat(engine, "lea")  # same conversation, no coalition chosen: her first is harbour
+    assert lea_home.ref.key == lea_there.ref.key
+    await lea_home.say("Loneliness is everyone's business")
+    assert [r["principle"] for r in (await records(store, "elders"))["reflections"]] == [2]
+    assert (await records(store, "harbour"))["reflections"] == []
+
+
+async def test_odd_digits_are_refused_politely(engine):
+    mo = Chat(engine, "mo")
+    assert "pick a number from 1 to 7" in await mo.say("reflect ²")
+    await mo.say("join")
+    assert "I didn't recognise '①'" in await mo.say("①")

@@ -29,7 +29,8 @@ async def _schema(url: str) -> tuple[set[str], list]:
 
             def inspect_sync(sync):
                 context = MigrationContext.configure(sync, opts={"compare_type": True})
-                return set(inspect(sync).get_table_names()), compare_metadata(context, Base.metadata)
+                tables = set(inspect(sync).get_table_names())
+                return tables, compare_metadata(context, Base.metadata)
 
             return await connection.run_sync(inspect_sync)
     finally:

@@ -24,7 +24,7 @@ UTC = sa.DateTime(timezone=True)  # storage.models.UTCDateTime's impl; frozen he
 CONTRIBUTIONS = (
     "resources", "strengths", "perspectives", "problem_statements", "frames",
     "experiments", "checkins", "reflections", "stories",
-)  # fmt: skip
+)
 
 
 def _contribution(name: str, *columns: sa.SchemaItem) -> None:
@@ -108,7 +108,7 @@ def upgrade() -> None:
         op.create_foreign_key(
             "fk_problem_statements_frame_id_frames",
             "problem_statements", "frames", ["frame_id"], ["id"],
-        )  # fmt: skip
+        )
     _contribution(
         "perspectives",
         *_text("voice", "said", "shows"),
@@ -185,7 +185,7 @@ def downgrade() -> None:
     for table in (
         "story_sectors", "story_principles", "stories", "reflections", "checkin_effects",
         "checkins", "experiments", "perspectives",
-    ):  # fmt: skip
+    ):
         op.drop_table(table)
     op.execute("UPDATE problem_statements SET frame_id = NULL")
     if op.get_bind().dialect.name != "sqlite":
@@ -195,5 +195,5 @@ def downgrade() -> None:
     for table in (
         "frames", "problem_statements", "strengths", "resources", "members", "flow_states",
         "processed_events",
-    ):  # fmt: skip
+    ):
         op.drop_table(table)
