@@ -13,11 +13,17 @@ from typing import Any
 from bot.ui import SCALE, Field, Kind
 
 SKIP_WORDS = frozenset({"skip", "-", "none", "n/a"})
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d-%m-%Y", "%d/%m/%Y")
 
 
 class AnswerError(ValueError):
     """A polite, specific reason an answer was not accepted."""
+
+
+def clean(text: str) -> str:
+    """Replace lone surrogates (undecodable input bytes) so the text can be stored as UTF-8."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def empty(field: Field) -> Any:
@@ -34,7 +40,7 @@ def parse(field: Field, raw: Any, max_length: int) -> Any:
     if isinstance(raw, (list, tuple)):
         parts = [str(p) for p in raw]
     else:
-        text = "" if raw is None else str(raw).strip()
+        text = "" if raw is None else clean(str(raw)).strip()
         if not text or (not field.required and text.lower() in SKIP_WORDS):
             if field.required:
                 raise AnswerError("This one needs an answer.")
@@ -46,7 +52,7 @@ def parse(field: Field, raw: Any, max_length: int) -> Any:
         raise AnswerError("Please pick just one option.")
     values: list[str] = []
     for part in parts:
-        value = _choice(field, part)
+        value = _choice(field, clean(part))
         if value not in values:
             values.append(value)
     if field.required and not values:

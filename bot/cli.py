@@ -79,6 +79,8 @@ def chat(config_file: str | None, user: str, coalition: str | None) -> None:
 
     async def main() -> None:
         engine = await open_engine(config)
+        # Undecodable bytes become U+FFFD instead of ending the chat.
+        sys.stdin.reconfigure(errors="replace")
         try:
             await run_chat(engine, conversation(user, coalition), sys.stdin, sys.stdout, sys.stdin.isatty())
         finally:
@@ -88,6 +90,56 @@ def chat(config_file: str | None, user: str, coalition: str | None) -> None:
         asyncio.run(main())
     except KeyboardInterrupt:
         click.echo("\nBye. Your answers so far are saved.")
+
+
+@cli.command()
+@click.option("--port", type=int, envvar="PORT", default=3000, show_default=True, help="Port to listen on (or PORT).")
+@click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
+@click.pass_obj
+def serve(config_file: str | None, port: int, host: str) -> None:
+    """Run the bot server: Slack at /slack/events, health at /healthz and /readyz."""
+    from bot.serve import serve as run_server, platform_settings
+
+    config = load(config_file)
+    settings = platform_settings()
+    try:
+        asyncio.run(run_server(config, settings, host, port))
+    except KeyboardInterrupt:
+        pass
+
+
+@cli.command()
+@click.option("--port", type=int, envvar="PORT", default=3000, show_default=True)
+@click.option("--user", default="demo", show_default=True, help="Member id for the terminal chat.")
+@click.pass_context
+def run(ctx: click.Context, port: int, user: str) -> None:
+    """Serve if Slack is configured in the environment or .env, else open the terminal chat."""
+    from bot.serve import platform_settings
+
+    if any(platform_settings().values()):
+        ctx.invoke(serve, port=port)
+    else:
+        click.echo("No Slack settings found (see README: Slack), so here is the terminal chat.\n", err=True)
+        ctx.invoke(chat, user=user)
+
+
+@cli.group()
+def manifest() -> None:
+    """App manifests to register the bot with a platform."""
+
+
+@manifest.command("slack")
+@click.option("--url", required=True, help="Public base URL of this server, e.g. https://cocreate.example.org")
+@click.option("--socket-mode", is_flag=True, help="Use Socket Mode (no public URL needed).")
+@click.option("--oauth", is_flag=True, help="Multi-workspace install (adds the OAuth redirect URL).")
+@click.option("--token-rotation", is_flag=True, help="Turn on token rotation (OAuth installs).")
+def manifest_slack(url: str, socket_mode: bool, oauth: bool, token_rotation: bool) -> None:
+    """Print a Slack app manifest (YAML) for "Create an app -> From a manifest"."""
+    from adapters.slack.manifest import manifest as slack_manifest
+
+    if not url.startswith(("https://", "http://")):
+        raise click.BadParameter("give the full URL, starting with https://", param_hint="--url")
+    click.echo(slack_manifest(url, socket_mode, oauth, token_rotation), nl=False)
 
 
 @cli.group()
@@ -131,17 +183,18 @@ def export(config_file: str | None, coalition: str, fmt: str, out: Path | None) 
             await engine.store.close()
 
     records = asyncio.run(fetch())
-    if fmt == "csv":
-        for path in write_csv_dir(out, records):
-            click.echo(f"wrote {path}", err=True)
-        return
     about = {"id": found.id, "name": found.name, "challenge": found.challenge}
-    text = to_json(about, records)
-    if out:
-        out.write_text(text, encoding="utf-8")
-        click.echo(f"wrote {out}", err=True)
-    else:
-        click.echo(text, nl=False)
+    try:
+        if fmt == "csv":
+            for path in write_csv_dir(out, records):
+                click.echo(f"wrote {path}", err=True)
+        elif out:
+            out.write_text(to_json(about, records), encoding="utf-8")
+            click.echo(f"wrote {out}", err=True)
+        else:
+            click.echo(to_json(about, records), nl=False)
+    except OSError as error:
+        raise click.ClickException(f"cannot write {error.filename or out}: {error.strerror or error}")
 
 
 @cli.command()

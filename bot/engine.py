@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Sequence
 from zoneinfo import ZoneInfo
 
-from bot.answers import AnswerError, parse
+from bot.answers import AnswerError, clean, parse
 from bot.flow import Context, Done, Flow, Go, Invalid, Outcome
 from bot.ports import FlowState, StaleState, Store, Unit
 from bot.types import (
@@ -139,7 +139,7 @@ class Engine:
         actor = self.actor(event.ref, state and state.coalition_id)
         if isinstance(event, Interaction):
             return await self._interaction(unit, actor, caps, state, event)
-        text = event.text.strip()
+        text = clean(event.text).strip()
         word, _, args = text.lstrip("/").partition(" ")
         word = word.lower()
         explicit = event.command or text.startswith("/")

@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOW_MAY_IMPORT = {"bot.types", "bot.ui", "bot.flow", "bot.ports", "bot.records", "flows"}
-COMPOSITION_ROOT = {"bot/cli.py"}
+COMPOSITION_ROOT = {"bot/cli.py", "bot/serve.py"}
 STDLIB = set(sys.stdlib_module_names) | {"__future__"}
 SDKS = {"slack_bolt": "adapters/slack", "slack_sdk": "adapters/slack", "botbuilder": "adapters/teams"}
 

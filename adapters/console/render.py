@@ -68,6 +68,8 @@ def _hint(field: Field) -> str:
         hints.append(f"1 = {low} … 5 = {high}")
     elif field.kind is Kind.DATE:
         hints.append(f"a date like {field.initial or '2026-12-01'}")
+    if field.hint:
+        hints.append(field.hint)
     if not field.required:
         hints.append("optional: type skip")
     return f" ({'; '.join(hints)})" if hints else ""
