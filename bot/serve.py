@@ -41,10 +41,7 @@ async def serve(config, settings: dict, host: str, port: int) -> None:
         bot.mount(app)
         bots.append(bot)
         log.warning("Slack: on (%s mode)", slack.mode)
-        if slack.mode == "socket":
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-            socket_handler = AsyncSocketModeHandler(bot.app, slack.app_token)
+        socket_handler = bot.socket_mode_handler()
     else:
         log.warning("Slack: off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to turn it on)")
 

@@ -1,0 +1,1 @@
+"""The Slack adapter: Bolt events in, Block Kit out."""

@@ -1,0 +1,297 @@
+"""The Slack adapter: slack-bolt listeners that ack first, hand neutral events to the
+engine, and render its replies as Block Kit messages, modals and the App Home tab.
+
+Every command and click is acknowledged before any database or Web API work; the work
+runs right after in a tracked task (so shutdown can let it finish). A modal submission is
+the exception: Slack wants its validation errors or next view in the ack itself, so the
+engine step (a few milliseconds of database work) runs before that ack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from dataclasses import replace
+from typing import Any, Awaitable
+from urllib.parse import parse_qs
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.signature import SignatureVerifier
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from adapters.slack import events, render
+from adapters.slack.events import Origin
+from adapters.slack.settings import SlackSettings
+from bot.engine import Engine
+from bot.types import ActionRef, Capabilities, Event
+from bot.ui import Ask, Kind, Reply
+
+log = logging.getLogger(__name__)
+
+CAPABILITIES = Capabilities(can_open_forms=True, can_show_buttons=True, can_update_messages=True)
+# Errors that retrying cannot fix: log them once, clearly, and move on.
+PERMANENT = {"invalid_auth", "account_inactive", "channel_not_found", "not_in_channel",
+             "token_revoked", "missing_scope", "is_archived", "user_not_found"}
+SUBMIT_BUDGET = 2.5  # seconds: Slack drops a view_submission response after 3
+
+
+def inline(ask: Ask) -> bool:
+    """A single choice or rating can be answered with buttons in the message itself."""
+    fields = ask.question.fields
+    return len(fields) == 1 and fields[0].kind in (Kind.CHOICE, Kind.SCALE)
+
+
+class SlackBot:
+    def __init__(self, engine: Engine, settings: SlackSettings, installation_store=None, oauth_settings=None):
+        self.engine = engine
+        self.settings = settings
+        self.tasks: set[asyncio.Task] = set()
+        self.verifier = SignatureVerifier(settings.signing_secret) if settings.signing_secret else None
+        client = AsyncWebClient(
+            token=settings.bot_token if settings.mode != "oauth" else None,
+            base_url=settings.api_url or AsyncWebClient.BASE_URL,
+            retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+                            AsyncConnectionErrorRetryHandler(max_retry_count=2)],
+        )
+        kwargs: dict[str, Any] = {}
+        if settings.mode == "oauth":
+            kwargs.update(installation_store=installation_store, oauth_settings=oauth_settings)
+        else:
+            kwargs["token"] = settings.bot_token
+        self.app = AsyncApp(
+            client=client,
+            signing_secret=settings.signing_secret or "socket-mode",
+            # Socket Mode frames are authenticated by the connection, not by a signature.
+            request_verification_enabled=settings.mode != "socket",
+            raise_error_for_unhandled_request=False,
+            **kwargs,
+        )
+        self._listen()
+
+    # -- HTTP --------------------------------------------------------------------------
+
+    def mount(self, web_app: web.Application) -> None:
+        if self.settings.mode == "socket":
+            return  # events arrive over the Socket Mode connection instead
+        web_app.router.add_post("/slack/events", self.handle_http)
+        if self.settings.mode == "oauth":
+            web_app.router.add_get("/slack/install", self.handle_http)
+            web_app.router.add_get("/slack/oauth_redirect", self.handle_http)
+
+    async def handle_http(self, request: web.Request) -> web.Response:
+        """Verify, then parse, then let bolt dispatch. Forged or stale -> 401, garbage -> 400."""
+        raw = await request.read()  # aiohttp refuses bodies over client_max_size with 413
+        if request.method == "POST":
+            if not self.verifier.is_valid_request(raw, dict(request.headers)):
+                return web.json_response({"error": "invalid signature or stale timestamp"}, status=401)
+            body = raw.decode("utf-8", errors="replace")
+            if not _well_formed(body, request.content_type):
+                return web.json_response({"error": "malformed request body"}, status=400)
+        else:
+            body = ""
+        bolt_request = AsyncBoltRequest(body=body, query=request.query_string, headers=dict(request.headers))
+        return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
+
+    def socket_mode_handler(self):
+        """In Socket Mode, the connection that replaces the HTTP endpoint (None otherwise)."""
+        if self.settings.mode != "socket":
+            return None
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        return AsyncSocketModeHandler(self.app, self.settings.app_token)
+
+    async def aclose(self, timeout: float = 10.0) -> None:
+        """Let work already acknowledged finish (replies, records) before the process exits."""
+        if self.tasks:
+            await asyncio.wait(self.tasks, timeout=timeout)
+
+    def _spawn(self, work: Awaitable[None]) -> asyncio.Task:
+        task = asyncio.ensure_future(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    # -- listeners -----------------------------------------------------------------------
+
+    def _listen(self) -> None:
+        app = self.app
+        app.command("/cocreate")(self.on_command)
+        app.action(re.compile(r"^answer"))(self.on_answer)
+        app.action("open_form")(self.on_open_form)
+        app.action(re.compile(r"^command_"))(self.on_button)
+        app.view(events.FORM_CALLBACK)(self.on_submit)
+        app.view_closed(events.FORM_CALLBACK)(self.on_closed)
+        app.event("message")(self.on_message)
+        app.event("app_home_opened")(self.on_home)
+        app.event("app_uninstalled")(self.on_uninstalled)
+        app.event("tokens_revoked")(self.on_uninstalled)
+        app.error(self.on_error)
+
+    async def on_command(self, ack, body, client) -> None:
+        await ack()
+        message, origin = events.from_command(body)
+        await self._spawn(self._run(client, message, origin))
+
+    async def on_answer(self, ack, body, action, client) -> None:
+        await ack()
+        raw = action.get("value") or (action.get("selected_option") or {}).get("value", "")
+        try:
+            ref_action, field_id, value = render.parse_answer_value(raw)
+        except ValueError:
+            log.warning("slack: ignored a click with an unreadable value %r", raw[:80])
+            return
+        interaction, origin = events.from_answer(body, action, ref_action, field_id, value)
+        await self._spawn(self._run(client, interaction, origin))
+
+    async def on_button(self, ack, body, action, client) -> None:
+        await ack()
+        message, origin = events.from_button_command(body, action.get("value") or "help")
+        origin.replace = False  # a shortcut button starts something new; keep the message
+        await self._spawn(self._run(client, message, origin))
+
+    async def on_open_form(self, ack, body, action, client) -> None:
+        """'Answer' was clicked: open the open question as a modal while the trigger is fresh."""
+        await ack()
+        origin = events.action_origin(body)
+        ref = events._interaction_ref(body, origin.meta.get("c"))
+
+        async def work() -> None:
+            [reply] = await self.engine.current(ref, CAPABILITIES) or [None]
+            if reply is None or reply.ask.action != ActionRef.decode(action.get("value", "::0")):
+                note = Reply.text("That question has moved on. Type `/cocreate status` to see where you are.")
+                await self._say(client, note, replace(origin, replace=False))
+                return
+            view = render.modal(reply.ask, origin.meta)
+            await self._call(client.views_open, trigger_id=origin.trigger_id, view=view)
+
+        await self._spawn(work())
+
+    async def on_submit(self, ack, body, view, client) -> None:
+        values = render.view_values(view["state"]["values"])
+        interaction, origin = events.from_submission(body, values)
+        try:
+            replies = await asyncio.wait_for(self.engine.handle(interaction, CAPABILITIES), SUBMIT_BUDGET)
+        except asyncio.TimeoutError:
+            # Too slow to answer inside the ack: close the modal and tell the member.
+            await ack()
+            await self._say(client, Reply.text("That took too long to save. Please try again."), origin)
+            return
+        asks = [r for r in replies if r.ask]
+        if asks and asks[-1].ask.errors and asks[-1].ask.action == interaction.action:
+            await ack(response_action="errors", errors=render.form_errors(asks[-1].ask)["errors"])
+            return
+        if asks:
+            # The next question continues in the same modal; what was said above it leads in.
+            reply = asks[-1]
+            said = tuple(b for r in replies for b in r.blocks)
+            question = replace(reply.ask.question, intro=said + reply.ask.question.intro)
+            await ack(response_action="update", view=render.modal(replace(reply.ask, question=question), origin.meta))
+            return
+        await ack()  # closes the modal; the confirmation goes to the member's DM
+        await self._spawn(self._deliver(client, replies, origin))
+
+    async def on_closed(self, ack) -> None:
+        await ack()  # the flow stays open: `status` shows it, `cancel` ends it
+
+    async def on_message(self, body, event, client) -> None:
+        parsed = events.from_dm(body, event)
+        if parsed:
+            await self._spawn(self._run(client, *parsed))
+
+    async def on_home(self, event, body, client) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        ref = events.conversation(events.team_of(body), event["user"], event.get("channel"))
+
+        async def work() -> None:
+            reply = await self.engine.overview(ref, CAPABILITIES)
+            await self._call(client.views_publish, user_id=event["user"], view=render.home(reply.blocks, reply.ask))
+
+        await self._spawn(work())
+
+    async def on_uninstalled(self, event, body, context) -> None:
+        store = self.app.installation_store
+        team, enterprise = events.team_of(body), body.get("enterprise_id")
+        if store is None:
+            log.warning("slack: %s for team %s; remove SLACK_BOT_TOKEN to stop", event.get("type"), team)
+            return
+        if event.get("type") == "tokens_revoked":
+            for _ in (event.get("tokens") or {}).get("bot") or []:
+                await store.async_delete_bot(enterprise_id=enterprise, team_id=team)
+            for user in (event.get("tokens") or {}).get("oauth") or []:
+                await store.async_delete_installation(enterprise_id=enterprise, team_id=team, user_id=user)
+        else:
+            await store.async_delete_all(enterprise_id=enterprise, team_id=team)
+        log.info("slack: removed the tokens of team %s (%s)", team, event.get("type"))
+
+    async def on_error(self, error, body) -> None:
+        log.error("slack: listener failed: %s", error, exc_info=error)
+
+    # -- delivery ------------------------------------------------------------------------
+
+    async def _run(self, client: AsyncWebClient, event: Event, origin: Origin) -> None:
+        try:
+            replies = await self.engine.handle(event, CAPABILITIES)
+        except Exception:
+            log.exception("slack: handling %s failed", event.event_id)
+            replies = [Reply.text("Something went wrong on our side; nothing was saved. Please try again.")]
+        await self._deliver(client, replies, origin)
+
+    async def _deliver(self, client: AsyncWebClient, replies: list[Reply], origin: Origin) -> None:
+        for reply in replies:
+            ask = reply.ask
+            if ask is not None and not inline(ask) and origin.trigger_id:
+                # A form, and a fresh trigger to open it with (it expires 3 s after the click).
+                trigger, origin.trigger_id = origin.trigger_id, None
+                if reply.blocks:
+                    await self._say(client, Reply(blocks=reply.blocks), origin)
+                if await self._call(client.views_open, trigger_id=trigger, view=render.modal(ask, origin.meta)):
+                    continue
+                reply = Reply(ask=ask)  # the modal failed to open: offer the Answer button instead
+            await self._say(client, reply, origin)
+
+    async def _say(self, client: AsyncWebClient, reply: Reply, origin: Origin) -> None:
+        payload = render.message(reply)
+        if origin.response_url:
+            hook = AsyncWebhookClient(origin.response_url)
+            response = await hook.send(
+                **payload, response_type="ephemeral", replace_original=origin.replace)
+            origin.replace = False  # later replies follow the replaced message
+            if response.status_code >= 400:
+                log.warning("slack: response_url answered %s", response.status_code)
+            return
+        await self._call(client.chat_postMessage, channel=origin.channel, **payload)
+
+    async def _call(self, method, **kwargs) -> dict | None:
+        """Call the Web API; 429s are retried by the client, permanent errors logged once."""
+        try:
+            return (await method(**kwargs)).data
+        except SlackApiError as error:
+            code = error.response.get("error", "unknown_error")
+            hint = " (not retried)" if code in PERMANENT else ""
+            log.error("slack: %s failed: %s%s", method.__name__, code, hint)
+            return None
+
+
+def _well_formed(body: str, content_type: str) -> bool:
+    """Bodies we can parse: JSON for events, form fields (maybe with a JSON payload) otherwise."""
+    try:
+        if content_type == "application/json" or body.startswith("{"):
+            return isinstance(json.loads(body), dict)
+        fields = parse_qs(body, strict_parsing=True)
+        if "payload" in fields:
+            return isinstance(json.loads(fields["payload"][0]), dict)
+        return "command" in fields or "ssl_check" in fields
+    except ValueError:
+        return False

@@ -1,0 +1,53 @@
+"""The Slack app manifest for "Create an app -> From a manifest", built from what the code
+actually uses: one slash command, its subcommands as the usage hint, the scopes and events.
+"""
+
+from __future__ import annotations
+
+import yaml
+
+from adapters.slack.settings import BOT_EVENTS, BOT_SCOPES
+
+SUBCOMMANDS = "help | join | map | strengths | frame | experiment | checkin | story | reflect | status | cancel"
+
+
+def manifest(url: str, socket_mode: bool = False, oauth: bool = False, token_rotation: bool = False,
+             name: str = "Cocreate") -> str:
+    events_url = url.rstrip("/") + "/slack/events"
+    command = {
+        "command": "/cocreate",
+        "description": "Co-create with your coalition",
+        "usage_hint": SUBCOMMANDS,
+        "should_escape": False,
+    }
+    settings: dict = {
+        "event_subscriptions": {"bot_events": list(BOT_EVENTS)},
+        "interactivity": {"is_enabled": True},
+        "org_deploy_enabled": False,
+        "socket_mode_enabled": socket_mode,
+        "token_rotation_enabled": token_rotation,
+    }
+    if not socket_mode:  # over Socket Mode, Slack needs no public URL at all
+        command["url"] = events_url
+        settings["event_subscriptions"]["request_url"] = events_url
+        settings["interactivity"]["request_url"] = events_url
+    oauth_config: dict = {"scopes": {"bot": list(BOT_SCOPES)}}
+    if oauth:
+        oauth_config["redirect_urls"] = [url.rstrip("/") + "/slack/oauth_redirect"]
+    document = {
+        "_metadata": {"major_version": 1, "minor_version": 1},
+        "display_information": {
+            "name": name,
+            "description": "Co-creation prompts, impact check-ins and ambassador stories for coalitions",
+            "background_color": "#2f5d50",
+        },
+        "features": {
+            "app_home": {"home_tab_enabled": True, "messages_tab_enabled": True,
+                         "messages_tab_read_only_enabled": False},
+            "bot_user": {"display_name": name, "always_online": True},
+            "slash_commands": [command],
+        },
+        "oauth_config": oauth_config,
+        "settings": settings,
+    }
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True)

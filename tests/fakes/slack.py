@@ -1,0 +1,395 @@
+"""A local fake of Slack's Web API (and response URLs), spoken over real HTTP.
+
+    async with FakeSlack() as slack:                    # async tests
+        client = AsyncWebClient(token="xoxb-test", base_url=slack.url)
+        ...
+        [call] = await slack.wait_for("chat.postMessage")
+
+    slack = FakeSlack().start_in_thread()                # sync code / subprocesses
+    env["SLACK_API_URL"] = slack.url                     # http://127.0.0.1:<port>/api/
+    ...
+    slack.wait_for_sync("chat.postMessage"); slack.stop()
+
+Every request is recorded as a `Call`, including the ones answered with a fault.
+Faults (`fail`, `rate_limit`, `slow`) queue up per method and are consumed in order;
+`limit` enforces a per-key rate (e.g. per channel) with 429s; `respond` overrides the
+default answer of a method.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import math
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+__all__ = ["Call", "FakeSlack"]
+
+# Form fields that slack_sdk and Slack clients send as JSON strings.
+JSON_FIELDS = {"blocks", "attachments", "view", "metadata", "unfurls", "user_auth_blocks"}
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str  # "chat.postMessage", ... or "response_url"
+    args: dict[str, Any]  # query + form/JSON body; JSON-string fields parsed
+    token: str | None  # from `Authorization: Bearer ...` or a `token` field
+    at: float  # time.monotonic() on arrival
+    answered: str | int = "ok"  # "ok", the error string, or 429
+    path: str = ""  # e.g. "/api/chat.postMessage", "/response/abc"
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.answered == "ok"
+
+
+@dataclass
+class _Fault:
+    kind: str  # "fail" | "rate_limit" | "slow"
+    error: str = ""
+    retry_after: int = 1
+    seconds: float = 0.0
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    stamp: float
+
+
+class FakeSlack:
+    def __init__(
+        self,
+        *,
+        team_id: str = "T_TEST",
+        team_name: str = "Test Team",
+        bot_user_id: str = "U_BOT",
+        bot_id: str = "B_BOT",
+        app_id: str = "A_TEST",
+        token_rotation: bool = False,
+    ) -> None:
+        self.team_id, self.team_name = team_id, team_name
+        self.bot_user_id, self.bot_id, self.app_id = bot_user_id, bot_id, app_id
+        self.token_rotation = token_rotation  # oauth.v2.access returns refresh_token/expires_in
+        self.socket_url: str | None = None  # apps.connections.open answers this url
+        self.users: dict[str, dict[str, Any]] = {}  # extra users.info fields per user id
+        self._calls: list[Call] = []
+        self._lock = threading.Lock()
+        self._faults: dict[str, deque[_Fault]] = defaultdict(deque)
+        self._limits: dict[str, tuple[float, float, str]] = {}  # method -> rate, burst, key
+        self._buckets: dict[tuple[str, Any], _Bucket] = {}
+        self._overrides: dict[str, dict | Callable[[Call], dict]] = {}
+        self._ids = itertools.count(1)
+        self._ts = itertools.count(1_700_000_000_000_100, 100)  # microseconds
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopped: asyncio.Event | None = None
+
+    # ---------------------------------------------------------------- lifecycle
+
+    @property
+    def root(self) -> str:
+        if self._port is None:
+            raise RuntimeError("FakeSlack is not running")
+        return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def url(self) -> str:
+        """Web API base URL, for `AsyncWebClient(base_url=...)` and `SLACK_API_URL`."""
+        return f"{self.root}/api/"
+
+    def response_url(self, id: str = "default") -> str:
+        return f"{self.root}/response/{id}"
+
+    async def start(self) -> FakeSlack:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._handle_api)
+        app.router.add_post("/response/{id}", self._handle_response_url)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self._port = self._runner.addresses[0][1]
+        return self
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeSlack:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def start_in_thread(self) -> FakeSlack:
+        """Serve on a private event loop in a daemon thread; returns once listening."""
+        ready = threading.Event()
+        errors: list[BaseException] = []
+
+        async def serve() -> None:
+            try:
+                self._loop, self._stopped = asyncio.get_running_loop(), asyncio.Event()
+                await self.start()
+            except BaseException as exc:
+                errors.append(exc)
+                raise
+            finally:
+                ready.set()
+            try:
+                await self._stopped.wait()
+            finally:
+                await self.close()
+
+        self._thread = threading.Thread(target=asyncio.run, args=(serve(),), name="FakeSlack", daemon=True)
+        self._thread.start()
+        ready.wait()
+        if errors:
+            self._thread.join()
+            raise errors[0]
+        return self
+
+    def stop(self) -> None:
+        if self._thread is None:
+            return
+        assert self._loop is not None and self._stopped is not None
+        self._loop.call_soon_threadsafe(self._stopped.set)
+        self._thread.join()
+        self._thread = self._loop = self._stopped = None
+
+    def __enter__(self) -> FakeSlack:
+        return self.start_in_thread()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ---------------------------------------------------------------- recorded calls
+
+    def calls(self, method: str | None = None) -> list[Call]:
+        with self._lock:
+            return [c for c in self._calls if method is None or c.method == method]
+
+    def clear(self) -> None:
+        """Forget recorded calls, queued faults, limits and overrides."""
+        with self._lock:
+            self._calls.clear()
+            self._faults.clear()
+            self._limits.clear()
+            self._buckets.clear()
+            self._overrides.clear()
+
+    def _timeout(self, method: str, count: int, timeout: float) -> TimeoutError:
+        seen = ", ".join(c.method for c in self.calls()) or "nothing"
+        return TimeoutError(f"expected {count} x {method} within {timeout}s; got: {seen}")
+
+    async def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
+        """Wait until at least `count` calls of `method` arrived; returns them all."""
+        deadline = time.monotonic() + timeout
+        while len(found := self.calls(method)) < count:
+            if time.monotonic() > deadline:
+                raise self._timeout(method, count, timeout)
+            await asyncio.sleep(0.01)
+        return found
+
+    def wait_for_sync(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
+        deadline = time.monotonic() + timeout
+        while len(found := self.calls(method)) < count:
+            if time.monotonic() > deadline:
+                raise self._timeout(method, count, timeout)
+            time.sleep(0.01)
+        return found
+
+    # ---------------------------------------------------------------- behaviour
+
+    def fail(self, method: str, error: str = "invalid_auth", times: int = 1) -> None:
+        """Answer `{"ok": false, "error": error}` (HTTP 200) to the next `times` calls."""
+        self._queue(method, times, _Fault("fail", error=error))
+
+    def rate_limit(self, method: str, retry_after: int = 1, times: int = 1) -> None:
+        """Answer HTTP 429 with `Retry-After: retry_after` to the next `times` calls."""
+        self._queue(method, times, _Fault("rate_limit", retry_after=retry_after))
+
+    def slow(self, method: str, seconds: float, times: int = 1) -> None:
+        """Delay the (normal) answer to the next `times` calls."""
+        self._queue(method, times, _Fault("slow", seconds=seconds))
+
+    def _queue(self, method: str, times: int, fault: _Fault) -> None:
+        with self._lock:
+            self._faults[method].extend([fault] * times)
+
+    def limit(self, method: str, per_second: float, key: str = "channel", burst: float | None = None) -> None:
+        """Token bucket per `args[key]`: calls beyond the rate get 429 + Retry-After."""
+        with self._lock:
+            self._limits[method] = (per_second, burst or max(1.0, per_second), key)
+
+    def respond(self, method: str, answer: dict | Callable[[Call], dict]) -> None:
+        """Replace the default answer of `method` (a dict, or a function of the call)."""
+        self._overrides[method] = answer
+
+    # ---------------------------------------------------------------- HTTP
+
+    async def _handle_api(self, request: web.Request) -> web.StreamResponse:
+        return await self._answer(request.match_info["method"], request)
+
+    async def _handle_response_url(self, request: web.Request) -> web.StreamResponse:
+        return await self._answer("response_url", request)
+
+    async def _answer(self, method: str, request: web.Request) -> web.StreamResponse:
+        args = await _read_args(request)
+        auth = request.headers.get("Authorization", "")
+        token = auth[7:] if auth.startswith("Bearer ") else args.get("token")
+        call = Call(method, args, token, time.monotonic(), path=request.path, headers=dict(request.headers))
+
+        with self._lock:
+            fault = self._faults[method].popleft() if self._faults.get(method) else None
+            if fault and fault.kind == "rate_limit":
+                retry_after: int | None = fault.retry_after
+            else:
+                retry_after = self._over_limit(method, args, call.at)
+        if retry_after is not None:
+            self._record(call, 429)
+            headers = {"Retry-After": str(retry_after)}
+            return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers=headers)
+
+        body = {"ok": False, "error": fault.error} if fault and fault.kind == "fail" else self._default(call)
+        self._record(call, "ok" if body.get("ok") else body.get("error", "unknown_error"))
+        if fault and fault.kind == "slow":
+            await asyncio.sleep(fault.seconds)
+        return web.json_response(body)
+
+    def _record(self, call: Call, answered: str | int) -> None:
+        with self._lock:
+            self._calls.append(replace(call, answered=answered))
+
+    def _over_limit(self, method: str, args: dict, now: float) -> int | None:
+        """Token bucket; returns Retry-After seconds when the call is over the limit."""
+        if method not in self._limits:
+            return None
+        rate, burst, key = self._limits[method]
+        bucket = self._buckets.setdefault((method, args.get(key)), _Bucket(burst, now))
+        bucket.tokens = min(burst, bucket.tokens + (now - bucket.stamp) * rate)
+        bucket.stamp = now
+        if bucket.tokens >= 1:
+            bucket.tokens -= 1
+            return None
+        return max(1, math.ceil((1 - bucket.tokens) / rate))
+
+    # ---------------------------------------------------------------- default answers
+
+    def _next_ts(self) -> str:
+        micros = next(self._ts)
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+    def _default(self, call: Call) -> dict[str, Any]:
+        if (answer := self._overrides.get(call.method)) is not None:
+            return answer(call) if callable(answer) else answer
+        a, ok = call.args, {"ok": True}
+        match call.method:
+            case "auth.test":
+                return ok | {
+                    "url": "https://test.slack.com/", "team": self.team_name, "user": "cocreate",
+                    "team_id": self.team_id, "user_id": self.bot_user_id, "bot_id": self.bot_id,
+                    "is_enterprise_install": False,
+                }  # fmt: skip
+            case "chat.postMessage":
+                ts, channel = self._next_ts(), _dm(a.get("channel", ""))
+                return ok | {"channel": channel, "ts": ts, "message": self._message(a, ts)}
+            case "chat.postEphemeral":
+                return ok | {"message_ts": self._next_ts()}
+            case "chat.update":
+                ts = a.get("ts", "")
+                return ok | {"channel": a.get("channel"), "ts": ts, "text": a.get("text", ""),
+                             "message": self._message(a, ts)}  # fmt: skip
+            case "views.open" | "views.update" | "views.push" | "views.publish":
+                return ok | {"view": self._view(call)}
+            case "conversations.open":
+                user = str(a.get("users", "")).split(",")[0]
+                return ok | {"channel": {"id": a.get("channel") or _dm(user)}}
+            case "users.info":
+                return ok | {"user": self._user(a.get("user", ""))}
+            case "oauth.v2.access":
+                return ok | self._installation(refresh=a.get("grant_type") == "refresh_token")
+            case "apps.connections.open":
+                return ok | {"url": self.socket_url or "wss://wss-primary.slack.invalid/link/?ticket=fake"}
+        return ok
+
+    def _message(self, a: dict, ts: str) -> dict[str, Any]:
+        message = {"type": "message", "user": self.bot_user_id, "bot_id": self.bot_id, "app_id": self.app_id,
+                   "team": self.team_id, "text": a.get("text", ""), "ts": ts}  # fmt: skip
+        return message | {k: a[k] for k in ("blocks", "attachments", "metadata") if k in a}
+
+    def _view(self, call: Call) -> dict[str, Any]:
+        view = call.args.get("view")
+        view = dict(view) if isinstance(view, dict) else {}
+        view_id = call.args.get("view_id") if call.method == "views.update" else None
+        view_id = view_id or f"V{next(self._ids):010d}"
+        defaults = {"type": "home" if call.method == "views.publish" else "modal", "blocks": [],
+                    "private_metadata": "", "callback_id": "", "external_id": "", "state": {"values": {}},
+                    "clear_on_close": False, "notify_on_close": False, "previous_view_id": None}  # fmt: skip
+        return defaults | view | {
+            "id": view_id, "team_id": self.team_id, "app_id": self.app_id, "bot_id": self.bot_id,
+            "app_installed_team_id": self.team_id, "root_view_id": view_id,
+            "hash": f"{time.time():.6f}.{next(self._ids):08x}",
+        }  # fmt: skip
+
+    def _user(self, user_id: str) -> dict[str, Any]:
+        tz = self.users.get(user_id, {}).get("tz", "Europe/Copenhagen")
+        offset = datetime.now(ZoneInfo(tz)).utcoffset()
+        name = user_id.lower()
+        return {
+            "id": user_id, "team_id": self.team_id, "name": name, "real_name": f"User {user_id}",
+            "deleted": False, "is_bot": False, "is_admin": False, "locale": "en-US",
+            "tz": tz, "tz_label": tz, "tz_offset": int(offset.total_seconds()) if offset else 0,
+            "profile": {"real_name": f"User {user_id}", "display_name": name, "team": self.team_id},
+        } | self.users.get(user_id, {})  # fmt: skip
+
+    def _installation(self, refresh: bool) -> dict[str, Any]:
+        n = next(self._ids)
+        scope = "chat:write,commands,im:history,im:write,users:read"
+        team = {"id": self.team_id, "name": self.team_name}
+        rotate = self.token_rotation or refresh
+        body = {
+            "access_token": f"xoxe.xoxb-1-fake{n}" if rotate else f"xoxb-{self.team_id}-fake{n}",
+            "token_type": "bot", "scope": scope, "bot_user_id": self.bot_user_id, "app_id": self.app_id,
+            "team": team, "enterprise": None, "is_enterprise_install": False,
+        }  # fmt: skip
+        if rotate:
+            body |= {"refresh_token": f"xoxe-1-refresh{n}", "expires_in": 43200}
+        if not refresh:
+            body["authed_user"] = {"id": "U_MO", "scope": "", "token_type": "user"}
+        return body
+
+
+def _dm(channel: str) -> str:
+    """Posting to a user id lands in the app's DM with that user."""
+    return f"D{channel}" if channel[:1] in ("U", "W") else channel
+
+
+async def _read_args(request: web.Request) -> dict[str, Any]:
+    args: dict[str, Any] = dict(request.query)
+    if request.content_type == "application/json":
+        raw = await request.text()
+        args.update(json.loads(raw) if raw.strip() else {})
+    elif request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        for key, value in (await request.post()).items():
+            args[key] = value if isinstance(value, str) else value.file.read()
+    for key in JSON_FIELDS & args.keys():
+        if isinstance(args[key], str):
+            try:
+                args[key] = json.loads(args[key])
+            except ValueError:
+                pass
+    return args

@@ -1,0 +1,295 @@
+"""Slack end to end: signed requests over real HTTP to a real `cocreate serve` process,
+which answers through a fake Slack Web API; then the stored records are checked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from datetime import date, timedelta
+
+import aiohttp
+import pytest
+
+from storage.repository import open_store
+from tests.fakes.slack_client import (
+    SlackSender,
+    app_home_opened,
+    app_uninstalled,
+    block_action,
+    dm_message,
+    event,
+    plain_text,
+    slash_command,
+    view_submission,
+)
+from tests.slack.conftest import SECRET
+
+
+async def records(server, coalition="harbour"):
+    store = open_store(server.database_url)
+    try:
+        return await store.export(coalition)
+    finally:
+        await store.close()
+
+
+async def send(server, request, **options):
+    async with SlackSender(secret=SECRET) as sender:
+        return await sender.post(server.url, request, **options)
+
+
+async def command(server, slack, text, user="U_MO", channel="C_HARBOUR", rid="r1"):
+    started = time.monotonic()
+    status, body = await send(server, slash_command(text, user=user, channel=channel,
+                                                    response_url=slack.response_url(rid)))
+    assert status == 200 and time.monotonic() - started < 1.5  # acked long before Slack's 3 s
+    return body
+
+
+def radio(value):
+    return {"type": "radio_buttons", "selected_option": {"value": value}}
+
+
+def checks(*values):
+    return {"type": "checkboxes", "selected_options": [{"value": v} for v in values]}
+
+
+def day(value):
+    return {"type": "datepicker", "selected_date": value}
+
+
+def state(**fields):
+    """`view.state.values` as Slack sends it: {block_id: {action_id: element}} (ids = field ids)."""
+    return {name: {name: element} for name, element in fields.items()}
+
+
+async def opened_view(slack, count=1):
+    calls = await slack.wait_for("views.open", count=count)
+    return calls[-1].args["view"]
+
+
+async def submit(server, view, values, user="U_MO", view_hash=None, **options):
+    request = view_submission("cocreate_form", view["private_metadata"], state(**values), user=user,
+                              view_hash=view_hash or f"h{time.monotonic_ns()}", **options)
+    status, body = await send(server, request)
+    assert status == 200
+    return json.loads(body) if body else {}
+
+
+def texts(call) -> str:
+    """Everything a posted message says, for assertions."""
+    return json.dumps(call.args.get("blocks") or [], ensure_ascii=False) + call.args.get("text", "")
+
+
+async def test_health_and_readiness(server):
+    async with aiohttp.ClientSession() as http:
+        for path, expected in (("/healthz", "ok"), ("/readyz", "ready")):
+            async with http.get(server.url + path) as response:
+                assert response.status == 200 and (await response.json())["status"] == expected
+
+
+async def test_story_from_slash_command_to_modal_to_stored_record(server, fake_slack):
+    assert await command(server, fake_slack, "story") == ""
+    view = await opened_view(fake_slack)
+    assert view["callback_id"] == "cocreate_form" and len(view["title"]["text"]) <= 24
+    assert [b["block_id"] for b in view["blocks"] if b["type"] == "input"] == [
+        "title", "body", "principles", "sectors", "consent", "named"]
+
+    # A missing title comes back on its input; nothing is stored.
+    answer = await submit(server, view, {"title": plain_text(None), "body": plain_text("It began"),
+                                         "principles": checks("1", "7"), "sectors": checks("citizen"),
+                                         "consent": radio("coalition"), "named": radio("no")})
+    assert answer == {"response_action": "errors", "errors": {"title": "This one needs an answer."}}
+    assert (await records(server))["stories"] == []
+
+    answer = await submit(server, view, {"title": plain_text("Café <in> the harbour 🌊"),
+                                         "body": plain_text("It began with one question…"),
+                                         "principles": checks("1", "7"), "sectors": checks("business", "citizen"),
+                                         "consent": radio("coalition"), "named": radio("no")})
+    assert answer == {}  # the modal closes
+    [dm] = await fake_slack.wait_for("chat.postMessage")
+    assert dm.args["channel"] == "U_MO" and "is saved" in texts(dm)
+    [story] = (await records(server))["stories"]
+    assert (story["title"], story["principles"], story["consent"], story["anonymous"]) == (
+        "Café <in> the harbour 🌊", [1, 7], "coalition", True)
+
+
+async def test_leader_registers_an_experiment_and_checks_in(server, fake_slack):
+    today = date.today()
+    await command(server, fake_slack, "experiment", user="U_LEA")
+    view = await opened_view(fake_slack)
+    await submit(server, view, {
+        "title": plain_text("Job café"), "action": plain_text("A café run by young people"),
+        "effect": plain_text("Three apprenticeships"), "stakeholders": plain_text("young people, employers"),
+        "partners": plain_text("Harbour Bakery"), "starts_on": day(today.isoformat()),
+        "ends_on": day((today - timedelta(days=1)).isoformat()), "measures": plain_text("Contracts"),
+        "owner": plain_text(None)}, user="U_LEA", view_hash="h-early")
+    answer = await submit(server, view, {
+        "title": plain_text("Job café"), "action": plain_text("A café run by young people"),
+        "effect": plain_text("Three apprenticeships"), "stakeholders": plain_text("young people, employers"),
+        "partners": plain_text("Harbour Bakery"), "starts_on": day(today.isoformat()),
+        "ends_on": day((today + timedelta(days=30)).isoformat()), "measures": plain_text("Contracts"),
+        "owner": plain_text(None)}, user="U_LEA")
+    assert answer == {}
+    assert [e["title"] for e in (await records(server))["experiments"]] == ["Job café"]
+
+    # A member may not start a check-in: a short ephemeral answer says so.
+    await command(server, fake_slack, "checkin", rid="member")
+    [refusal] = [c for c in await fake_slack.wait_for("response_url") if c.path.endswith("/member")]
+    assert "Only coalition leaders" in texts(refusal) and refusal.args["response_type"] == "ephemeral"
+
+    await command(server, fake_slack, "checkin", user="U_LEA", rid="leader")
+    view = await opened_view(fake_slack, count=2)
+    ids = [b["block_id"] for b in view["blocks"] if b["type"] == "input"]
+    assert ids == ["citizen_impact", "effect_0", "effect_1", "intended", "unintended", "evidence", "decision"]
+    answer = await submit(server, view, {
+        "citizen_impact": radio("4"), "effect_0": radio("5"), "effect_1": radio("2"),
+        "intended": plain_text("Two apprenticeships"), "unintended": plain_text(None),
+        "evidence": plain_text("https://example.org/report"), "decision": radio("scale_up")}, user="U_LEA")
+    assert answer == {}
+    calls = await fake_slack.wait_for("chat.postMessage", count=2)
+    assert "Decision: Scale up" in texts(calls[-1])
+    [checkin] = (await records(server))["checkins"]
+    assert checkin["effects"] == [{"stakeholder": "young people", "rating": 5},
+                                  {"stakeholder": "employers", "rating": 2}]
+
+
+async def test_the_early_end_date_was_refused_on_its_input(server, fake_slack):
+    today = date.today()
+    await command(server, fake_slack, "experiment", user="U_LEA")
+    view = await opened_view(fake_slack)
+    answer = await submit(server, view, {
+        "title": plain_text("T"), "action": plain_text("A"), "effect": plain_text("E"),
+        "stakeholders": plain_text("S"), "partners": plain_text("P"), "starts_on": day(today.isoformat()),
+        "ends_on": day((today - timedelta(days=1)).isoformat()), "measures": plain_text("M"),
+        "owner": plain_text(None)}, user="U_LEA")
+    assert answer["response_action"] == "errors" and list(answer["errors"]) == ["ends_on"]
+    assert "before the start date" in answer["errors"]["ends_on"]
+
+
+async def test_unknown_subcommand_gets_a_short_ephemeral_answer(server, fake_slack):
+    await command(server, fake_slack, "dance")
+    [reply] = await fake_slack.wait_for("response_url")
+    assert "I don't know the command 'dance'" in texts(reply)
+
+
+async def test_reflect_with_a_select_then_a_modal(server, fake_slack):
+    await command(server, fake_slack, "reflect")
+    [reply] = await fake_slack.wait_for("response_url")
+    [select] = [e for b in reply.args["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    option = select["options"][2]  # principle #3
+    click = block_action(select["action_id"], channel="C_HARBOUR", response_url=fake_slack.response_url("r2"),
+                         action={"type": "static_select", "selected_option": option})
+    status, _ = await send(server, click)
+    assert status == 200
+    view = await opened_view(fake_slack)  # the open question (a text) opens with the click's trigger
+    answer = await submit(server, view, {"text": plain_text("We listened to the parents first")})
+    assert answer == {}
+    [row] = (await records(server))["reflections"]
+    assert (row["principle"], row["text"]) == (3, "We listened to the parents first")
+
+
+async def test_typed_answers_in_the_dm_and_a_retried_event_counts_once(server, fake_slack):
+    await send(server, event(dm_message("reflect 2")))
+    [question] = await fake_slack.wait_for("chat.postMessage")
+    assert question.args["channel"] == "D_MO" and "open_form" in texts(question)
+    answer = event(dm_message("Habits change when we meet"), event_id="Ev-answer")
+    assert (await send(server, answer))[0] == 200
+    await fake_slack.wait_for("chat.postMessage", count=2)
+    status, _ = await send(server, answer, retry_num=1, retry_reason="http_timeout")
+    assert status == 200
+    await asyncio.sleep(0.5)
+    assert len(fake_slack.calls("chat.postMessage")) == 2  # no second confirmation
+    assert [r["text"] for r in (await records(server))["reflections"]] == ["Habits change when we meet"]
+
+
+async def test_a_double_submit_records_once(server, fake_slack):
+    await command(server, fake_slack, "reflect 4")
+    view = await opened_view(fake_slack)
+    answers = await asyncio.gather(*(
+        submit(server, view, {"text": plain_text("Twice clicked")}, view_hash=f"click-{n}") for n in range(2)))
+    assert answers == [{}, {}]
+    calls = await fake_slack.wait_for("chat.postMessage", count=2)
+    said = [texts(c) for c in calls]
+    assert sum("Thank you for reflecting" in t for t in said) == 1
+    assert sum("moved on" in t for t in said) == 1
+    assert len((await records(server))["reflections"]) == 1
+
+
+async def test_an_answer_button_in_a_message_moves_the_flow_on(server, fake_slack):
+    await send(server, event(dm_message("frame")))
+    [menu] = await fake_slack.wait_for("chat.postMessage")
+    buttons = [e for b in menu.args["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert [b["text"]["text"] for b in buttons] == ["Add an outside-in perspective", "Propose a problem statement"]
+    click = block_action(buttons[0]["action_id"], buttons[0]["value"], channel="D_MO",
+                         response_url=fake_slack.response_url("m"))
+    await send(server, click)
+    view = await opened_view(fake_slack)
+    assert [b["block_id"] for b in view["blocks"] if b["type"] == "input"] == ["voice", "said", "shows"]
+    # The same (now outdated) button again: nothing is recorded, the member is told.
+    await send(server, block_action(buttons[0]["action_id"], buttons[0]["value"], channel="D_MO",
+                                    response_url=fake_slack.response_url("m2")))
+    replies = await fake_slack.wait_for("response_url")
+    assert "moved on" in texts(replies[-1])
+
+
+async def test_app_home_shows_status(server, fake_slack):
+    await send(server, event(app_home_opened("U_MO")))
+    [call] = await fake_slack.wait_for("views.publish")
+    assert call.args["user_id"] == "U_MO" and call.args["view"]["type"] == "home"
+    assert "haven't joined yet" in json.dumps(call.args["view"])
+
+
+@pytest.mark.parametrize("options", [{"forge": True}, {"stale": True}, {"signed": False}])
+async def test_forged_stale_or_unsigned_requests_are_refused(server, fake_slack, options):
+    status, _ = await send(server, slash_command("story", response_url=fake_slack.response_url("f")), **options)
+    assert status == 401
+    await asyncio.sleep(0.3)
+    assert fake_slack.calls() == []
+
+
+async def test_malformed_and_oversized_bodies_are_refused(server, fake_slack):
+    from tests.fakes.slack_client import SlackRequest
+
+    garbage = SlackRequest(b"payload=%7Bnot-json", "application/x-www-form-urlencoded", {})
+    assert (await send(server, garbage))[0] == 400
+    assert (await send(server, SlackRequest(b"[1, 2", "application/json", {})))[0] == 400
+    huge = SlackRequest(b"text=" + b"x" * (2 * 1024 * 1024), "application/x-www-form-urlencoded", {})
+    sender = SlackSender(secret=SECRET)  # urllib: aiohttp's client warns about big raw bodies
+    assert (await asyncio.to_thread(sender.post_sync, server.url, huge))[0] == 413
+
+
+async def test_rate_limited_send_waits_and_delivers_once(server, fake_slack):
+    fake_slack.rate_limit("chat.postMessage", retry_after=1)
+    started = time.monotonic()
+    await send(server, event(dm_message("status")))
+    calls = await fake_slack.wait_for("chat.postMessage", count=2, timeout=10)
+    assert [c.answered for c in calls] == [429, "ok"] and calls[1].at - calls[0].at >= 0.9
+    assert time.monotonic() - started < 10
+
+
+async def test_permanent_errors_are_logged_and_not_retried(server, fake_slack):
+    fake_slack.fail("chat.postMessage", "invalid_auth")
+    await send(server, event(dm_message("status")))
+    await fake_slack.wait_for("chat.postMessage")
+    await asyncio.sleep(0.5)
+    assert len(fake_slack.calls("chat.postMessage")) == 1
+    assert "chat_postMessage failed: invalid_auth (not retried)" in server.logs()
+
+
+async def test_uninstall_in_single_workspace_mode_is_logged(server, fake_slack):
+    assert (await send(server, event(app_uninstalled())))[0] == 200
+    await asyncio.sleep(0.3)
+    assert "app_uninstalled" in server.logs()
+
+
+async def test_slack_connect_member_keeps_their_home_team(server, fake_slack):
+    await send(server, slash_command("join", user="U_EXT", channel="C_HARBOUR",
+                                     response_url=fake_slack.response_url("c")))
+    view = await opened_view(fake_slack)
+    await submit(server, view, {"sector": radio("business"), "organisation": plain_text("Partner Inc"),
+                                "brings": plain_text("Mentors")}, user="U_EXT", user_team="T_OTHER")
+    [member] = (await records(server))["members"]
+    assert (member["member_id"], member["platform"]) == ("slack:U_EXT", "slack:T_OTHER")
