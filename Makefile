@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
-.PHONY: run test install migrate chat clean
+.PHONY: run test install migrate chat serve clean
 
 install: $(STAMP)
 
@@ -18,10 +18,15 @@ $(STAMP): pyproject.toml
 migrate: install
 	$(BIN)/cocreate db upgrade
 
+# Serves Slack when it is configured (environment or .env), else opens the terminal chat.
 run: migrate
+	$(BIN)/cocreate run $(ARGS)
+
+chat: migrate
 	$(BIN)/cocreate chat $(ARGS)
 
-chat: run
+serve: migrate
+	$(BIN)/cocreate serve $(ARGS)
 
 test: install
 	$(BIN)/python -m pytest $(ARGS)

@@ -239,12 +239,13 @@ class Engine:
         ctx.data.pop(FORM, None)  # the answer was accepted: the next question starts afresh
         if outcome.records:
             await unit.add(outcome.records, self.clock())
+        news = [Reply(blocks=outcome.announce, to_coalition=ctx.coalition.id)] if outcome.announce else []
         if isinstance(outcome, Done):
             if state.version:
                 await unit.delete_state(state.key, state.version)
-            return [Reply(blocks=outcome.say or (Text("Done, thank you."),))]
+            return [Reply(blocks=outcome.say or (Text("Done, thank you."),))] + news
         ask = await self._save_and_ask(unit, ctx, flow, state, outcome.step)
-        return [replace(ask, blocks=outcome.say + ask.blocks)]
+        return [replace(ask, blocks=outcome.say + ask.blocks)] + news
 
     async def _rejected(self, unit, ctx, flow, state, invalid: Invalid, question) -> Reply:
         """A step refused a complete answer: re-ask, on the named field where there is one."""

@@ -23,12 +23,14 @@ class Go:
     step: str
     records: tuple[Record, ...] = ()
     say: tuple[Block, ...] = ()
+    announce: tuple[Block, ...] = ()  # for the coalition's channel: a headline, then details
 
 
 @dataclass(frozen=True)
 class Done:
     records: tuple[Record, ...] = ()
     say: tuple[Block, ...] = ()
+    announce: tuple[Block, ...] = ()
 
 
 @dataclass(frozen=True)

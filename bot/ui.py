@@ -125,6 +125,8 @@ class Reply:
     blocks: tuple[Block, ...] = ()
     ask: Ask | None = None
     private: bool = False  # only the asking member should see it (Slack ephemeral)
+    # Set for news meant for a whole coalition (its channel, in a thread), not the member.
+    to_coalition: str | None = None
 
     @classmethod
     def text(cls, text: str, **kw) -> Reply:

@@ -70,4 +70,6 @@ class ImpactCheckIn(Flow):
             a["intended"], a["unintended"], a["evidence"], a["decision"],
         )
         decision = DECISION_LABELS[a["decision"]]
-        return Done(records=(record,), say=said(ctx.t("checkin.saved", experiment=experiment.title, decision=decision)))
+        saved = ctx.t("checkin.saved", experiment=experiment.title, decision=decision)
+        news = ctx.t("checkin.announce", experiment=experiment.title, impact=a["citizen_impact"], decision=decision)
+        return Done(records=(record,), say=said(saved), announce=said(news))

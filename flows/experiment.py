@@ -62,5 +62,10 @@ class StartSmall(Flow):
             ctx.coalition.id, ctx.actor.member_id, a["title"], a["action"], a["effect"], groups,
             a["partners"], starts, ends, a["measures"], a["owner"] or ctx.actor.name,
         )
-        saved = ctx.t("experiment.saved", title=a["title"], starts=starts.isoformat(), ends=ends.isoformat())
-        return Done(records=(record,), say=said(saved))
+        dates = {"title": a["title"], "starts": starts.isoformat(), "ends": ends.isoformat()}
+        news = (
+            Text(ctx.t("experiment.announce", owner=record.owner, **dates)),
+            Text(ctx.t("experiment.announce_details", action=a["action"], effect=a["effect"],
+                       stakeholders=", ".join(groups))),
+        )
+        return Done(records=(record,), say=said(ctx.t("experiment.saved", **dates)), announce=news)

@@ -111,4 +111,6 @@ class Framing(Flow):
             return Invalid(ctx.t("frame.gone"), "statement")
         count = await ctx.read.open_perspective_count(ctx.coalition.id)
         record = Frame(ctx.coalition.id, ctx.actor.member_id, chosen.id)
-        return Done(records=(record,), say=said(ctx.t("frame.closed", statement=chosen.statement, count=count)))
+        closed = ctx.t("frame.closed", statement=chosen.statement, count=count)
+        news = ctx.t("frame.announce", statement=chosen.statement)
+        return Done(records=(record,), say=said(closed), announce=said(news))

@@ -51,8 +51,10 @@ class Join(Flow):
             ctx.coalition.id, ctx.actor.member_id, ctx.actor.name, a["sector"],
             a["organisation"], a["brings"], ctx.actor.platform,
         )
-        saved = ctx.t("join.saved", name=ctx.actor.name, sector=SECTOR_LABELS[a["sector"]])
-        return Go("offer", records=(profile,), say=said(saved))
+        sector = SECTOR_LABELS[a["sector"]]
+        saved = ctx.t("join.saved", name=ctx.actor.name, sector=sector)
+        news = ctx.t("join.announce", name=ctx.actor.name, sector=sector, organisation=a["organisation"])
+        return Go("offer", records=(profile,), say=said(saved), announce=said(news))
 
     async def ask_offer(self, ctx: Context) -> Question:
         field = yes_no("map", ctx.t("join.treasure_offer"), ctx.t("join.treasure_yes"), ctx.t("join.treasure_no"))

@@ -24,6 +24,7 @@ PROMPTS: dict[str, dict[str, str]] = {
         "treasure_no": "Not right now",
         "balance_title": "Who is at the table in {coalition}",
         "missing": "Still missing: {sectors}. Who could you invite from there? Ask them to write *join*.",
+        "announce": "{name} joined the table for {sector} ({organisation}). Welcome!",
         "all_there": "Every sector we hoped for is at the table. Who else could bring a fresh view? Ask them to write *join*.",
     },
     "map": {
@@ -76,6 +77,7 @@ PROMPTS: dict[str, dict[str, str]] = {
         "nothing_to_close": "There is nothing to close yet: no problem statement has been proposed in this round.",
         "gone": "That statement is no longer open; someone may have closed the round already.",
         "closed": "The framing round is closed. Our agreed frame: \"{statement}\", built on {count} outside-in perspective(s).",
+        "announce": "The framing round is closed. Our agreed frame: \"{statement}\"",
         "thanks": "Thank you. Every outside-in voice makes the problem more real for all of us.",
     },
     "experiment": {
@@ -93,6 +95,8 @@ PROMPTS: dict[str, dict[str, str]] = {
         "end_before_start": "The end date is before the start date. Please choose an end on or after {starts}.",
         "too_long": "That timebox is {weeks} weeks. Start small: keep it to {max} weeks or less.",
         "too_many_groups": "Please name at most {max} stakeholder groups, so each can be checked on.",
+        "announce": "New experiment: *{title}*, running {starts} to {ends}. Owner: {owner}.",
+        "announce_details": "What we will do: {action}\nIntended effect: {effect}\nFor whom: {stakeholders}",
         "saved": "Experiment *{title}* is registered, running {starts} to {ends}. Leaders check in on its impact with *checkin*.",
     },
     "checkin": {
@@ -108,6 +112,7 @@ PROMPTS: dict[str, dict[str, str]] = {
         "evidence": "Evidence: a link or a short description (optional)",
         "decision": "What do we do now?",
         "saved": "Check-in saved for *{experiment}*. Decision: {decision}.",
+        "announce": "Impact check-in on *{experiment}*: citizens' perceived impact {impact}/5. Decision: {decision}.",
     },
     "reflect": {
         "pick": "Which principle would you like to reflect on?",
@@ -127,6 +132,8 @@ PROMPTS: dict[str, dict[str, str]] = {
         "named": "Yes, show my name",
         "anon": "No, keep me anonymous",
         "saved": "Your story *{title}* is saved. Who can see it: {consent}{anonymous}. You can withdraw it any time with *story withdraw*.",
+        "announce": "New ambassador story: *{title}*, shared by {author}.",
+        "someone": "a member (anonymously)",
         "withdraw_pick": "Which story do you want to withdraw?",
         "withdraw_confirm": "Withdraw *{title}*? It will not appear in any digest or report from now on.",
         "withdrawn": "Withdrawn: *{title}*. It will not be shown anywhere from now on.",

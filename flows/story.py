@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from bot.flow import Context, Done, Flow, Go, said
 from bot.records import Story, StoryWithdrawal
-from bot.types import CONSENT_LABELS, SECTOR_LABELS
+from bot.types import CONSENT_LABELS, SECTOR_LABELS, Consent
 from bot.ui import Question, Text
 
 from flows.common import choice, excerpt, long_text, multi, text, yes_no
@@ -55,7 +55,11 @@ class AmbassadorStory(Flow):
             "story.saved", title=a["title"], consent=CONSENT_LABELS[a["consent"]],
             anonymous=" (anonymous)" if anonymous else "",
         )
-        return Done(records=(record,), say=said(saved))
+        news: tuple = ()
+        if a["consent"] != Consent.PRIVATE:  # "only me" is never shown to anyone else
+            author = ctx.t("story.someone") if anonymous else ctx.actor.name
+            news = (Text(ctx.t("story.announce", title=a["title"], author=author)), Text(excerpt(a["body"], 500)))
+        return Done(records=(record,), say=said(saved), announce=news)
 
     async def ask_withdraw(self, ctx: Context) -> Question:
         labels = {str(s.id): f"{excerpt(s.title, 60)} ({CONSENT_LABELS.get(s.consent, s.consent)})"

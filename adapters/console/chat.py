@@ -28,6 +28,9 @@ def conversation(user: str, coalition: str | None) -> ConversationRef:
 async def run_chat(engine, ref: ConversationRef, stdin: TextIO, stdout: TextIO, interactive: bool) -> None:
     def show(replies: list[Reply]) -> None:
         for reply in replies:
+            if reply.to_coalition:  # the terminal has no channel: show what the coalition would see
+                name = engine.config.coalition(reply.to_coalition).name
+                stdout.write(f"[to everyone in {name}]\n")
             stdout.write(render(reply, color=interactive) + "\n\n")
         stdout.flush()
 

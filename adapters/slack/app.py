@@ -250,6 +250,9 @@ class SlackBot:
 
     async def _deliver(self, client: AsyncWebClient, replies: list[Reply], origin: Origin) -> None:
         for reply in replies:
+            if reply.to_coalition:
+                await self._announce(client, reply)
+                continue
             ask = reply.ask
             if ask is not None and not inline(ask) and origin.trigger_id:
                 # A form, and a fresh trigger to open it with (it expires 3 s after the click).
@@ -260,6 +263,18 @@ class SlackBot:
                     continue
                 reply = Reply(ask=ask)  # the modal failed to open: offer the Answer button instead
             await self._say(client, reply, origin)
+
+    async def _announce(self, client: AsyncWebClient, reply: Reply) -> None:
+        """Coalition news: the headline in its channel, the details in that message's thread."""
+        coalition = self.engine.config.coalition(reply.to_coalition)
+        channel = coalition.channels.get("slack") if coalition else None
+        if not channel:
+            return  # the coalition has no Slack channel in app.yaml
+        headline, details = reply.blocks[:1], reply.blocks[1:]
+        posted = await self._call(client.chat_postMessage, channel=channel, **render.message(Reply(blocks=headline)))
+        if posted and details:
+            await self._call(client.chat_postMessage, channel=channel, thread_ts=posted["ts"],
+                             **render.message(Reply(blocks=details)))
 
     async def _say(self, client: AsyncWebClient, reply: Reply, origin: Origin) -> None:
         payload = render.message(reply)

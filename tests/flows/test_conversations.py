@@ -358,3 +358,23 @@ async def test_odd_digits_are_refused_politely(engine):
     assert "pick a number from 1 to 7" in await mo.say("reflect ²")
     await mo.say("join")
     assert "I didn't recognise '①'" in await mo.say("①")
+
+
+async def test_stories_are_announced_to_the_coalition_only_as_consent_allows(engine, store):
+    mo = Chat(engine, "mo")
+    await mo.say("story")
+    await mo.answer("Private notes", "Only for me", "1", "citizen", "only me", "yes")
+    assert [r for r in mo.replies if r.to_coalition] == []
+    await mo.say("story")
+    await mo.answer("Shared café", "We opened a café together", "7", "business", "coalition", "no")
+    [news] = [r for r in mo.replies if r.to_coalition]
+    text = " ".join(b.text for b in news.blocks)
+    assert news.to_coalition == "harbour" and "Shared café" in text and "We opened a café together" in text
+    assert "Mo Member" not in text and "anonymously" in text  # anonymous stays anonymous
+
+
+async def test_experiments_and_frames_are_announced(engine):
+    lea = Chat(engine, "lea")
+    await register(lea, "Job café")
+    [news] = [r for r in lea.replies if r.to_coalition]
+    assert "New experiment: *Job café*" in news.blocks[0].text and "employers" in news.blocks[1].text

@@ -109,8 +109,13 @@ async def test_story_from_slash_command_to_modal_to_stored_record(server, fake_s
                                          "principles": checks("1", "7"), "sectors": checks("business", "citizen"),
                                          "consent": radio("coalition"), "named": radio("no")})
     assert answer == {}  # the modal closes
-    [dm] = await fake_slack.wait_for("chat.postMessage")
+    dm, headline, thread = await fake_slack.wait_for("chat.postMessage", count=3)
     assert dm.args["channel"] == "U_MO" and "is saved" in texts(dm)
+    # The coalition hears about it in its channel, the story's start in the thread, no name.
+    assert headline.args["channel"] == "C_HARBOUR" and "anonymously" in texts(headline)
+    assert "Café &lt;in&gt; the harbour" in texts(headline)  # typed text cannot make mentions or links
+    assert thread.args["thread_ts"] == "1700000000.000200" and "one question" in texts(thread)
+    assert "Mo Member" not in texts(headline) + texts(thread)
     [story] = (await records(server))["stories"]
     assert (story["title"], story["principles"], story["consent"], story["anonymous"]) == (
         "Café <in> the harbour 🌊", [1, 7], "coalition", True)
