@@ -85,7 +85,9 @@ def test_a_scripted_session_joins_shares_a_story_and_shows_status(tmp_path, sqli
             "  3) Civil society / association\n  4) Education / research\n  5) Citizen / user\n"
             "  6) Other\n\n> business\n(2/3)\nWhich organisation") in out
     assert "> Apprenticeships and a kitchen\nWelcome aboard, Mo Member! You are at the table for Business." in out
-    assert "  1) Yes, let me map one\n  2) Not right now\n\n> 2\nWho is at the table in Harbour Youth\n  Business: 1\n" in out
+    assert ("  1) Yes, let me map one\n  2) Not right now\n\n"
+            "[to everyone in Harbour Youth]\nMo Member joined the table for Business (Harbour Bakery). Welcome!\n\n"
+            "> 2\nWho is at the table in Harbour Youth\n  Business: 1\n") in out
     assert "Still missing: Public sector, Civil society / association, Education / research, Citizen / user." in out
     assert "What is it called?" not in out  # declined to map a treasure
     assert "> story\nShare an ambassador story\n" in out
