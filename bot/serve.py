@@ -30,6 +30,15 @@ async def serve(config, settings: dict, host: str, port: int) -> None:
     from bot.cli import open_engine
 
     engine = await open_engine(config)
+    try:
+        await _serve(engine, settings, host, port)
+    except SlackSettingsError as error:
+        raise click.ClickException(str(error))
+    finally:
+        await engine.store.close()
+
+
+async def _serve(engine, settings: dict, host: str, port: int) -> None:
     app = web_app(engine.store.ping)
     bots = []
     slack = settings.get("slack")
@@ -50,31 +59,34 @@ async def serve(config, settings: dict, host: str, port: int) -> None:
     site = web.TCPSite(runner, host, port)
     await site.start()
     bound = runner.addresses[0][1] if runner.addresses else port
-    log.warning("cocreate serving on http://%s:%s", host, bound)
-    print(f"cocreate: listening on port {bound}", flush=True)  # tests and scripts wait for this line
-    if socket_handler:
-        await socket_handler.connect_async()
-
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    connecting = None
     try:
+        if socket_handler:
+            await bots[0].check_app_token()  # a bad token stops here, instead of retrying forever
+            connecting = asyncio.ensure_future(socket_handler.connect_async())
+        log.warning("cocreate serving on http://%s:%s", host, bound)
+        print(f"cocreate: listening on port {bound}", flush=True)  # tests and scripts wait for this line
         await stop.wait()
     finally:
         log.warning("cocreate: shutting down")
+        if connecting and not connecting.done():
+            connecting.cancel()
         if socket_handler:
             await socket_handler.close_async()
         await runner.shutdown()  # stop taking requests
         for bot in bots:
             await bot.aclose()  # finish what was acknowledged
         await runner.cleanup()
-        await engine.store.close()
 
 
 def _slack_oauth(engine, slack) -> dict:
     if slack.mode != "oauth":
         return {}
     from adapters.slack.installations import oauth_settings
+    from storage.installations import SqlInstallations
 
-    return oauth_settings(engine.store, slack)
+    return oauth_settings(SqlInstallations.of(engine.store), slack)

@@ -240,3 +240,35 @@ class StorySector(Base):
         ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True
     )
     sector: Mapped[str] = mapped_column(primary_key=True)
+
+
+class InstallationRow(Base):
+    """One platform installation (an app added to a workspace/org, by a user or as its bot).
+
+    `data` is the adapter's own JSON (tokens included); the key columns are what lookups
+    filter on. Every install adds a row and the newest `installed_at` wins, so a reinstall
+    never loses the previous tokens half-way. Missing ids are NULL, never "".
+    """
+
+    __tablename__ = "installations"
+    __table_args__ = (
+        Index(
+            "ix_installations_lookup", "platform", "enterprise_id", "team_id", "is_bot", "installed_at"
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    enterprise_id: Mapped[str | None] = mapped_column(ID)
+    team_id: Mapped[str | None] = mapped_column(ID)
+    user_id: Mapped[str | None] = mapped_column(ID)
+    is_bot: Mapped[bool] = mapped_column(Boolean)
+    data: Mapped[dict[str, Any]]
+    installed_at: Mapped[datetime]
+
+
+class OAuthState(Base):
+    """An OAuth `state` handed to an installer's browser; consumed once, shared by replicas."""
+
+    __tablename__ = "oauth_states"
+    state: Mapped[str] = mapped_column(String(255), primary_key=True)
+    expires_at: Mapped[datetime]

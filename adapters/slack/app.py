@@ -32,7 +32,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack import events, render
 from adapters.slack.events import Origin
-from adapters.slack.settings import SlackSettings
+from adapters.slack.settings import SlackSettings, SlackSettingsError
 from bot.engine import Engine
 from bot.types import ActionRef, Capabilities, Event
 from bot.ui import Ask, Kind, Reply
@@ -67,8 +67,6 @@ class SlackBot:
         kwargs: dict[str, Any] = {}
         if settings.mode == "oauth":
             kwargs.update(installation_store=installation_store, oauth_settings=oauth_settings)
-        else:
-            kwargs["token"] = settings.bot_token
         self.app = AsyncApp(
             client=client,
             signing_secret=settings.signing_secret or "socket-mode",
@@ -98,10 +96,14 @@ class SlackBot:
             body = raw.decode("utf-8", errors="replace")
             if not _well_formed(body, request.content_type):
                 return web.json_response({"error": "malformed request body"}, status=400)
-        else:
-            body = ""
-        bolt_request = AsyncBoltRequest(body=body, query=request.query_string, headers=dict(request.headers))
-        return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
+            bolt_request = AsyncBoltRequest(body=body, query=request.query_string, headers=dict(request.headers))
+            return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
+        # GET: the OAuth install page and Slack's redirect back to us (multi-workspace mode).
+        bolt_request = AsyncBoltRequest(body="", query=request.query_string, headers=dict(request.headers))
+        flow = self.app.oauth_flow
+        if request.path.endswith("/oauth_redirect"):
+            return await to_aiohttp_response(await flow.handle_callback(bolt_request))
+        return await to_aiohttp_response(await flow.handle_installation(bolt_request))
 
     def socket_mode_handler(self):
         """In Socket Mode, the connection that replaces the HTTP endpoint (None otherwise)."""
@@ -110,6 +112,14 @@ class SlackBot:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
         return AsyncSocketModeHandler(self.app, self.settings.app_token)
+
+    async def check_app_token(self) -> None:
+        """Socket Mode: fail fast with a clear message if Slack refuses the app-level token."""
+        try:
+            await self.app.client.apps_connections_open(app_token=self.settings.app_token)
+        except SlackApiError as error:
+            raise SlackSettingsError(
+                f"Slack refused SLACK_APP_TOKEN: {error.response.get('error')}") from None
 
     async def aclose(self, timeout: float = 10.0) -> None:
         """Let work already acknowledged finish (replies, records) before the process exits."""
@@ -222,7 +232,9 @@ class SlackBot:
 
     async def on_uninstalled(self, event, body, context) -> None:
         store = self.app.installation_store
-        team, enterprise = events.team_of(body), body.get("enterprise_id")
+        enterprise = body.get("enterprise_id")
+        # An org-wide install is stored without a team id.
+        team = None if context.get("is_enterprise_install") else events.team_of(body)
         if store is None:
             log.warning("slack: %s for team %s; remove SLACK_BOT_TOKEN to stop", event.get("type"), team)
             return

@@ -38,7 +38,7 @@ async def _schema(url: str) -> tuple[set[str], list]:
 
 
 async def test_upgrade_reaches_head_and_matches_the_models(blank_url: str) -> None:
-    assert migrate.head_revision() == "0001"
+    assert migrate.head_revision() == "0002"
     assert await migrate.current_revision(blank_url) is None
     await migrate.upgrade(blank_url)  # from inside this running event loop
     assert await migrate.current_revision(blank_url) == migrate.head_revision()
@@ -55,4 +55,22 @@ async def test_downgrade_to_base_and_back(blank_url: str) -> None:
     assert await migrate.current_revision(blank_url) is None
     assert (await _schema(blank_url))[0] == {"alembic_version"}
     await migrate.upgrade(blank_url)
-    assert await migrate.current_revision(blank_url) == "0001"
+    assert await migrate.current_revision(blank_url) == migrate.head_revision()
+
+
+async def test_an_existing_database_keeps_its_rows_when_migrated(blank_url: str) -> None:
+    """A coalition already running on 0001 upgrades without losing what members shared."""
+    await migrate.upgrade(blank_url, "0001")
+    engine = create_engine(blank_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.exec_driver_sql(
+                "INSERT INTO reflections (coalition_id, member_id, principle, text, created_at) "
+                "VALUES ('c', 'm', 3, 'kept æøå', '2026-01-01 00:00:00')")
+        await migrate.upgrade(blank_url)
+        async with engine.connect() as connection:
+            rows = (await connection.exec_driver_sql("SELECT text FROM reflections")).all()
+    finally:
+        await engine.dispose()
+    assert [r[0] for r in rows] == ["kept æøå"]
+    assert await migrate.current_revision(blank_url) == "0002"
