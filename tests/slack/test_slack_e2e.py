@@ -48,6 +48,17 @@ async def command(server, slack, text, user="U_MO", channel="C_HARBOUR", rid="r1
     return body
 
 
+async def posted(slack, channel, text, timeout=5.0):
+    """The message posted to `channel` that says `text` (waits for it; order-independent)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [c for c in slack.calls("chat.postMessage") if c.args.get("channel") == channel and text in texts(c)]
+        if found:
+            return found[-1]
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"nothing saying {text!r} was posted to {channel}")
+
+
 def radio(value):
     return {"type": "radio_buttons", "selected_option": {"value": value}}
 
@@ -154,8 +165,8 @@ async def test_leader_registers_an_experiment_and_checks_in(server, fake_slack):
         "intended": plain_text("Two apprenticeships"), "unintended": plain_text(None),
         "evidence": plain_text("https://example.org/report"), "decision": radio("scale_up")}, user="U_LEA")
     assert answer == {}
-    calls = await fake_slack.wait_for("chat.postMessage", count=2)
-    assert "Decision: Scale up" in texts(calls[-1])
+    confirmation = await posted(fake_slack, "U_LEA", "Check-in saved for")
+    assert "Decision: Scale up" in texts(confirmation)
     [checkin] = (await records(server))["checkins"]
     assert checkin["effects"] == [{"stakeholder": "young people", "rating": 5},
                                   {"stakeholder": "employers", "rating": 2}]
