@@ -3,6 +3,11 @@
 Flows see only `Reader` (through their step context). The engine opens a `Unit` per
 inbound event: one transaction that claims the event id, loads and saves the flow state
 with optimistic locking, and adds records — all or nothing.
+
+Conversation references (`References`) are stored on every turn: a Teams member can only
+be messaged proactively once the bot holds a reference to a conversation with them. Both
+a `Unit` (inside the turn's transaction) and a `Store` (one transaction per call) offer
+them.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from datetime import date, datetime
 from typing import Any, AsyncContextManager, Mapping, Protocol, Sequence
 
 from bot.records import MemberProfile, Record
+from bot.types import ConversationRef
 
 
 class StaleState(Exception):
@@ -92,7 +98,53 @@ class Reader(Protocol):
     async def stories(self, coalition_id: str, member_id: str) -> Sequence[StoryInfo]: ...
 
 
-class Unit(Reader, Protocol):
+class References(Protocol):
+    """Where each member can be reached, for proactive sends (check-ins, reminders, news).
+
+    One reference per (platform, tenant, conversation, user), refreshed on every turn.
+    `extra` is stored as the adapter gave it (JSON) and handed back unchanged.
+    """
+
+    async def save_reference(
+        self, ref: ConversationRef, member_id: str, kind: str, now: datetime
+    ) -> None:
+        """Upsert `ref` by (platform, tenant, conversation, user).
+
+        Refreshes its thread, `extra`, `member_id`, `kind` ("personal", "channel", "group":
+        the adapter's word) and time (`now`, timezone-aware). Saving means the member just
+        talked to the bot: every unreachable mark of `member_id` on the platform is cleared.
+        Concurrent saves of the same reference both succeed (last one wins).
+        """
+        ...
+
+    async def reference_for(
+        self, platform: str, member_id: str, kind: str | None = "personal"
+    ) -> ConversationRef | None:
+        """The member's most recently saved reference on `platform`, of `kind` (any if None).
+
+        Returned even while the member is marked unreachable (see `unreachable`).
+        """
+        ...
+
+    async def channel_reference(self, platform: str, conversation: str) -> ConversationRef | None:
+        """The most recently saved reference in a channel: its conversation id, or its
+        `extra["channel"]`, is `conversation` (e.g. to post to a coalition's team channel)."""
+        ...
+
+    async def mark_unreachable(
+        self, platform: str, member_id: str, reason: str, now: datetime
+    ) -> None:
+        """Mark all of the member's references on `platform` unreachable (e.g. the bot was
+        removed or blocked: a 403 that must not be retried). No references: nothing to mark."""
+        ...
+
+    async def unreachable(self, platform: str) -> list[tuple[str, str]]:
+        """(member_id, reason) of every member marked unreachable on `platform`, by member
+        id, with the latest reason; for reporting to leaders."""
+        ...
+
+
+class Unit(Reader, References, Protocol):
     """One transaction. Committed when the context exits cleanly, rolled back otherwise."""
 
     async def claim_event(self, event_id: str) -> bool:
@@ -114,7 +166,10 @@ class Unit(Reader, Protocol):
         ...
 
 
-class Store(Protocol):
+class Store(References, Protocol):
+    """The database. Its `References` methods each run in a transaction of their own;
+    use a `Unit`'s to save a reference together with the rest of a turn."""
+
     def unit(self) -> AsyncContextManager[Unit]: ...
 
     async def export(self, coalition_id: str) -> dict[str, list[dict[str, Any]]]:

@@ -272,3 +272,33 @@ class OAuthState(Base):
     __tablename__ = "oauth_states"
     state: Mapped[str] = mapped_column(String(255), primary_key=True)
     expires_at: Mapped[datetime]
+
+
+class ConversationRefRow(Base):
+    """Where a member talks to the bot (`bot.types.ConversationRef`), for proactive sends.
+
+    One row per (platform, tenant, conversation, user), refreshed on every turn; `data` is
+    the ref's adapter-owned `extra`. `unreachable_*` are set when a send was refused for
+    good (bot removed or blocked) and cleared by the member's next turn.
+    """
+
+    __tablename__ = "conversation_refs"
+    __table_args__ = (
+        UniqueConstraint(
+            "platform", "tenant", "conversation", "user", name="uq_conversation_refs_address"
+        ),
+        Index("ix_conversation_refs_member", "platform", "member_id", "updated_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    tenant: Mapped[str] = mapped_column(ID)
+    user: Mapped[str] = mapped_column(ID)  # the platform's user id ("user": quoted in SQL)
+    member_id: Mapped[str] = mapped_column(ID)
+    # Teams conversation ids run long ("19:…@thread.tacv2;messageid=…", "a:1…").
+    conversation: Mapped[str] = mapped_column(String(512))
+    thread: Mapped[str | None] = mapped_column(String(512))
+    kind: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]
+    unreachable_reason: Mapped[str | None]
+    unreachable_at: Mapped[datetime | None]

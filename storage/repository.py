@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import dataclasses
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
@@ -9,17 +11,19 @@ from contextlib import asynccontextmanager
 from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import Float, Insert, Select, cast, delete, func, select, update
+from sqlalchemy import Float, Insert, Select, cast, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import records as r
 from bot.ports import ExperimentInfo, FlowState, FrameInfo, StaleState, StatementInfo, StoryInfo
+from bot.types import ConversationRef
 from storage.db import create_engine
 from storage.models import (
     Base,
     CheckInEffect,
     CheckInRow,
+    ConversationRefRow,
     ExperimentRow,
     FlowStateRow,
     FrameRow,
@@ -50,22 +54,66 @@ class SqlStore:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        # SQLite has one writer at a time and every unit takes the write lock (BEGIN
+        # IMMEDIATE). Waiting in SQLite gives up after busy_timeout, so under a burst of
+        # work units queue here instead, in order and without a deadline. PostgreSQL's
+        # row locks need no such queue.
+        self._serial = engine.dialect.name == "sqlite"
+        self._locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
+
+    @asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        if not self._serial:
+            yield
+            return
+        loop = asyncio.get_running_loop()
+        lock = self._locks.setdefault(loop, asyncio.Lock())
+        async with lock:
+            yield
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[SqlUnit]:
         # engine.begin(): COMMIT on clean exit, ROLLBACK if the block raises.
-        async with self.engine.begin() as connection:
+        async with self._turn(), self.engine.begin() as connection:
             yield SqlUnit(connection)
 
     async def export(self, coalition_id: str) -> dict[str, list[dict[str, Any]]]:
-        async with self.engine.connect() as connection:
+        async with self._turn(), self.engine.connect() as connection:
             if connection.dialect.name == "postgresql":
                 # One snapshot for all the export's queries (SQLite's lock gives one anyway).
                 await connection.execution_options(isolation_level="REPEATABLE READ")
             return await _export(connection, coalition_id)
 
+    # -- References, one transaction each ----------------------------------------------
+
+    async def save_reference(
+        self, ref: ConversationRef, member_id: str, kind: str, now: datetime
+    ) -> None:
+        async with self.unit() as unit:
+            await unit.save_reference(ref, member_id, kind, now)
+
+    async def reference_for(
+        self, platform: str, member_id: str, kind: str | None = "personal"
+    ) -> ConversationRef | None:
+        async with self.unit() as unit:
+            return await unit.reference_for(platform, member_id, kind)
+
+    async def channel_reference(self, platform: str, conversation: str) -> ConversationRef | None:
+        async with self.unit() as unit:
+            return await unit.channel_reference(platform, conversation)
+
+    async def mark_unreachable(
+        self, platform: str, member_id: str, reason: str, now: datetime
+    ) -> None:
+        async with self.unit() as unit:
+            await unit.mark_unreachable(platform, member_id, reason, now)
+
+    async def unreachable(self, platform: str) -> list[tuple[str, str]]:
+        async with self.unit() as unit:
+            return await unit.unreachable(platform)
+
     async def ping(self) -> None:
-        async with self.engine.connect() as connection:
+        async with self._turn(), self.engine.connect() as connection:
             await connection.exec_driver_sql("SELECT 1")
 
     async def close(self) -> None:
@@ -245,6 +293,100 @@ class SqlUnit:
         if found is None:
             raise ValueError(f"no {model.__tablename__} {id_} in coalition {coalition_id}")
 
+    # -- References --------------------------------------------------------------
+
+    async def save_reference(
+        self, ref: ConversationRef, member_id: str, kind: str, now: datetime
+    ) -> None:
+        if now.tzinfo is None:
+            raise ValueError("now must be timezone-aware")
+        t = ConversationRefRow
+        # The member is reachable again. First, so that two saves of one member only
+        # ever wait for each other here (no rows to lock in the usual, unmarked case).
+        await self._db.execute(
+            update(t)
+            .where(
+                t.platform == ref.platform,
+                t.member_id == member_id,
+                t.unreachable_at.is_not(None),
+            )
+            .values(unreachable_reason=None, unreachable_at=None)
+        )
+        fresh = {
+            "member_id": member_id,
+            "thread": ref.thread,
+            "kind": kind,
+            "data": dict(ref.extra),
+            "updated_at": now,
+            "unreachable_reason": None,
+            "unreachable_at": None,
+        }
+        address = {
+            "platform": ref.platform,
+            "tenant": ref.tenant,
+            "conversation": ref.conversation,
+            "user": ref.user,
+        }
+        # One statement, never read-then-write: a concurrent first save waits on the
+        # unique index and then updates instead of failing.
+        await self._db.execute(
+            self._insert(t)
+            .values(address | fresh)
+            .on_conflict_do_update(index_elements=list(address), set_=fresh)
+        )
+
+    async def reference_for(
+        self, platform: str, member_id: str, kind: str | None = "personal"
+    ) -> ConversationRef | None:
+        t = ConversationRefRow
+        query = _reference_query().where(t.platform == platform, t.member_id == member_id)
+        if kind is not None:
+            query = query.where(t.kind == kind)
+        return await self._latest_reference(query)
+
+    async def channel_reference(self, platform: str, conversation: str) -> ConversationRef | None:
+        t = ConversationRefRow
+        query = _reference_query().where(
+            t.platform == platform,
+            or_(t.conversation == conversation, t.data["channel"].as_string() == conversation),
+        )
+        return await self._latest_reference(query)
+
+    async def _latest_reference(self, query: Select[Any]) -> ConversationRef | None:
+        t = ConversationRefRow
+        row = (
+            await self._db.execute(query.order_by(t.updated_at.desc(), t.id.desc()).limit(1))
+        ).one_or_none()
+        if row is None:
+            return None
+        return ConversationRef(
+            row.platform, row.tenant, row.conversation, row.user, row.thread, extra=row.data
+        )
+
+    async def mark_unreachable(
+        self, platform: str, member_id: str, reason: str, now: datetime
+    ) -> None:
+        if now.tzinfo is None:
+            raise ValueError("now must be timezone-aware")
+        t = ConversationRefRow
+        await self._db.execute(
+            update(t)
+            .where(t.platform == platform, t.member_id == member_id)
+            .values(unreachable_reason=reason, unreachable_at=now)
+        )
+
+    async def unreachable(self, platform: str) -> list[tuple[str, str]]:
+        t = ConversationRefRow
+        rows = await self._db.execute(
+            select(t.member_id, t.unreachable_reason)
+            .where(t.platform == platform, t.unreachable_at.is_not(None))
+            .order_by(t.member_id, t.unreachable_at.desc(), t.id.desc())
+        )
+        latest: dict[str, str] = {}
+        for member_id, reason in rows:
+            latest.setdefault(member_id, reason or "")
+        return list(latest.items())
+
     # -- Reader ----------------------------------------------------------------
 
     async def member_profile(self, coalition_id: str, member_id: str) -> r.MemberProfile | None:
@@ -331,6 +473,11 @@ class SqlUnit:
             )
             for row in rows
         ]
+
+
+def _reference_query() -> Select[Any]:
+    t = ConversationRefRow
+    return select(t.platform, t.tenant, t.conversation, t.user, t.thread, t.data)
 
 
 def _experiment_query() -> Select[Any]:
