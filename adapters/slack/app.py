@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import Any, Awaitable
 from urllib.parse import parse_qs
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
@@ -57,6 +58,7 @@ class SlackBot:
         self.engine = engine
         self.settings = settings
         self.tasks: set[asyncio.Task] = set()
+        self._http: aiohttp.ClientSession | None = None  # one pool for all response_url posts
         self.verifier = SignatureVerifier(settings.signing_secret) if settings.signing_secret else None
         client = AsyncWebClient(
             token=settings.bot_token if settings.mode != "oauth" else None,
@@ -125,6 +127,8 @@ class SlackBot:
         """Let work already acknowledged finish (replies, records) before the process exits."""
         if self.tasks:
             await asyncio.wait(self.tasks, timeout=timeout)
+        if self._http is not None:
+            await self._http.close()
 
     def _spawn(self, work: Awaitable[None]) -> asyncio.Task:
         task = asyncio.ensure_future(work)
@@ -291,7 +295,9 @@ class SlackBot:
     async def _say(self, client: AsyncWebClient, reply: Reply, origin: Origin) -> None:
         payload = render.message(reply)
         if origin.response_url:
-            hook = AsyncWebhookClient(origin.response_url)
+            if self._http is None:
+                self._http = aiohttp.ClientSession()
+            hook = AsyncWebhookClient(origin.response_url, session=self._http)
             response = await hook.send(
                 **payload, response_type="ephemeral", replace_original=origin.replace)
             origin.replace = False  # later replies follow the replaced message
