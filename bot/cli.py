@@ -142,6 +142,25 @@ def manifest_slack(url: str, socket_mode: bool, oauth: bool, token_rotation: boo
     click.echo(slack_manifest(url, socket_mode, oauth, token_rotation), nl=False)
 
 
+@manifest.command("teams")
+@click.option("--app-id", envvar="MICROSOFT_APP_ID", required=True, metavar="GUID",
+              help="The bot's Microsoft App ID from its Azure Bot registration (or MICROSOFT_APP_ID).")
+@click.option("--url", required=True, help="Public base URL of this server, e.g. https://cocreate.example.org")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("cocreate-teams.zip"), show_default=True,
+              help="The zip to write (or a directory to write cocreate-teams.zip into).")
+def manifest_teams(app_id: str, url: str, out: Path) -> None:
+    """Write the Teams app package (manifest.json and two icons, zipped) to upload in Teams."""
+    from adapters.teams.manifest import package
+
+    try:
+        path = package(app_id, url, out)
+    except ValueError as error:
+        raise click.UsageError(str(error))
+    except OSError as error:
+        raise click.ClickException(f"cannot write {error.filename or out}: {error.strerror or error}")
+    click.echo(f"wrote {path}: upload it in Teams (Apps > Manage your apps > Upload an app)")
+
+
 @cli.group()
 def db() -> None:
     """Database set-up."""

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from adapters.server import web_app
 from adapters.slack.settings import SlackSettingsError, from_env as slack_from_env
+from adapters.teams.settings import TeamsSettingsError, from_env as teams_from_env
 
 log = logging.getLogger("cocreate")
 
@@ -21,8 +22,8 @@ log = logging.getLogger("cocreate")
 def platform_settings() -> dict:
     """Each platform's settings from the environment (None when it is not configured)."""
     try:
-        return {"slack": slack_from_env()}
-    except SlackSettingsError as error:
+        return {"slack": slack_from_env(), "teams": teams_from_env()}
+    except (SlackSettingsError, TeamsSettingsError) as error:
         raise click.ClickException(str(error))
 
 
@@ -53,6 +54,16 @@ async def _serve(engine, settings: dict, host: str, port: int) -> None:
         socket_handler = bot.socket_mode_handler()
     else:
         log.warning("Slack: off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to turn it on)")
+    teams = settings.get("teams")
+    if teams:
+        from adapters.teams.app import TeamsBot
+
+        bot = TeamsBot(engine, teams)
+        bot.mount(app)
+        bots.append(bot)
+        log.warning("Teams: on at /api/messages (%s)", "authenticated" if teams.authenticated else "NO authentication")
+    else:
+        log.warning("Teams: off (set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD to turn it on)")
 
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -66,7 +77,7 @@ async def _serve(engine, settings: dict, host: str, port: int) -> None:
     connecting = None
     try:
         if socket_handler:
-            await bots[0].check_app_token()  # a bad token stops here, instead of retrying forever
+            await bots[0].check_app_token()  # the Slack bot comes first  # a bad token stops here, instead of retrying forever
             connecting = asyncio.ensure_future(socket_handler.connect_async())
         log.warning("cocreate serving on http://%s:%s", host, bound)
         print(f"cocreate: listening on port {bound}", flush=True)  # tests and scripts wait for this line

@@ -1,0 +1,298 @@
+"""The Teams adapter: botbuilder's CloudAdapter on our aiohttp server, the engine behind it,
+replies as Adaptive Cards, and proactive sends to stored conversation references.
+
+A turn does little work (one engine step, a few milliseconds of database) and answers
+well inside Teams' 15 s; a retried activity is recognised by its id and records nothing
+twice. Every turn stores the conversation reference, so the bot can write to a member
+later, also after a restart. Sends keep to Teams' per-conversation limits; 412, 429, 502
+and 504 are retried with backoff and jitter (honouring Retry-After); 403 and 404 mean the
+member cannot be reached: they are marked so, and their coalition's leaders are told.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from datetime import datetime, timezone
+from typing import Any, Awaitable, Callable
+
+from aiohttp import web
+from botbuilder.core import CardFactory, MessageFactory, TurnContext
+from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from botbuilder.schema import Activity, ActivityTypes, ConversationParameters, ChannelAccount
+
+from adapters.ratelimit import Limiter
+from adapters.teams import events, render
+from adapters.teams.settings import TeamsSettings
+from bot.engine import Engine
+from bot.types import Capabilities, ConversationRef
+from bot.ui import Ask, Context, Reply, Text
+
+log = logging.getLogger(__name__)
+
+CAPABILITIES = Capabilities(can_open_forms=True, can_show_buttons=True, can_update_messages=True)
+# Teams' documented limits per bot and conversation.
+CONVERSATION_LIMITS = [(7, 1.0), (8, 2.0), (60, 30.0), (1800, 3600.0)]
+TRANSIENT = {412, 429, 502, 504}
+UNREACHABLE = {403, 404}
+ATTEMPTS = 4
+
+
+class Unreachable(Exception):
+    """Teams refused for good (blocked, not in the roster, gone): never retried."""
+
+
+def status_of(error: Exception) -> tuple[int | None, str, float | None]:
+    """(HTTP status, Teams error code, Retry-After seconds) of a Bot Connector error."""
+    response = getattr(error, "response", None)
+    status = getattr(response, "status_code", None)
+    code = ""
+    body = getattr(getattr(error, "error", None), "error", None)
+    if body is not None:
+        code = getattr(body, "code", "") or ""
+    retry_after = None
+    try:
+        retry_after = float(response.headers.get("Retry-After")) if response is not None else None
+    except (TypeError, ValueError):
+        retry_after = None
+    return status, code, retry_after
+
+
+class TeamsBot:
+    def __init__(self, engine: Engine, settings: TeamsSettings):
+        self.engine = engine
+        self.settings = settings
+        self.adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(settings.sdk_config()))
+        self.adapter.on_turn_error = self._on_turn_error
+        self.limiter = Limiter(CONVERSATION_LIMITS)
+        if not settings.authenticated:
+            log.warning("Teams: authentication is OFF (TEAMS_LOCAL_TESTING): only for a machine nobody else can reach")
+
+    def mount(self, app: web.Application) -> None:
+        app.router.add_post("/api/messages", self.handle_http)
+
+    async def aclose(self) -> None:
+        pass  # turns finish inside their request; nothing runs in the background
+
+    # -- inbound ------------------------------------------------------------------------
+
+    async def handle_http(self, request: web.Request) -> web.Response:
+        try:
+            body = json.loads(await request.read())
+        except ValueError:
+            return web.json_response({"error": "malformed JSON"}, status=400)
+        if not isinstance(body, dict):
+            return web.json_response({"error": "expected an activity object"}, status=400)
+        activity = Activity().deserialize(body)
+        if not activity.type or not activity.conversation or not activity.service_url:
+            return web.json_response({"error": "not an activity (type, conversation, serviceUrl)"}, status=400)
+        try:
+            response = await self.adapter.process_activity(
+                request.headers.get("Authorization", ""), activity, self.on_turn)
+        except PermissionError:
+            return web.json_response({"error": "unauthorized"}, status=401)
+        if response:
+            return web.json_response(response.body, status=response.status)
+        return web.Response(status=200)
+
+    async def on_turn(self, turn: TurnContext) -> None:
+        activity = turn.activity
+        ref = events.reference(activity)
+        await self._remember(ref)
+        if activity.type == ActivityTypes.message:
+            await self._on_message(turn, ref)
+        elif activity.type in (ActivityTypes.conversation_update, ActivityTypes.installation_update):
+            await self._on_install(turn, ref)
+
+    async def _remember(self, ref: ConversationRef) -> None:
+        """Store the reference on every turn: it is what lets us write to this member later."""
+        member = self.engine.actor(ref).member_id
+        await self.engine.store.save_reference(ref, member, ref.extra.get("kind", "personal"), _now())
+
+    async def _on_install(self, turn: TurnContext, ref: ConversationRef) -> None:
+        activity = turn.activity
+        bot = activity.recipient.id if activity.recipient else None
+        added = [m for m in activity.members_added or [] if m.id != bot]
+        # Team members added alongside the bot: keep an address for each, so the bot can
+        # open a 1:1 chat with them later (create_conversation needs their id and tenant).
+        for member in added:
+            roster = ConversationRef(ref.platform, ref.tenant, ref.conversation, member.id,
+                                     extra={**ref.extra, "kind": "roster", "name": member.name or ""})
+            await self._remember(roster)
+        bot_added = any(m.id == bot for m in activity.members_added or []) or activity.action == "add"
+        if bot_added and ref.extra.get("kind") == "personal":
+            await self._send_in_turn(turn, Reply.text(
+                "Hello! I help our coalition co-create. Type *help* to see what you can do."))
+
+    async def _on_message(self, turn: TurnContext, ref: ConversationRef) -> None:
+        activity = turn.activity
+        value = activity.value if isinstance(activity.value, dict) else None
+        action = render.action_of(value) if value else None
+        asked: Ask | None = None
+        raw: dict[str, Any] = {}
+        if action is not None:
+            # The question this card answers, so the card can become a record of the answer.
+            current = await self.engine.current(ref, CAPABILITIES)
+            asked = next((r.ask for r in current if r.ask and r.ask.action == action), None)
+            raw = render.values(asked, value) if asked else {}
+            event = events.interaction(activity, action, raw)
+        elif not (activity.text or "").strip():
+            return  # an empty message or a card action that isn't ours
+        else:
+            event = events.message(activity)
+        replies = await self.engine.handle(event, CAPABILITIES)
+        await self._answer(turn, replies, asked, raw)
+
+    async def _answer(self, turn: TurnContext, replies: list[Reply], asked: Ask | None, raw: dict) -> None:
+        card_id = turn.activity.reply_to_id if asked else None
+        if card_id:
+            rejected = next((r for r in replies if r.ask and r.ask.action == asked.action and r.ask.errors), None)
+            if rejected:  # show the errors on the same card, values kept where the form allows
+                await self._update(turn, card_id, render.card(rejected))
+                return
+            if replies:  # accepted: the card becomes a read-only record, no second submit
+                await self._update(turn, card_id, render.submitted(asked, raw))
+        for reply in replies:
+            if reply.to_coalition:
+                await self.announce(reply)
+            else:
+                await self._send_in_turn(turn, reply)
+
+    # -- outbound -----------------------------------------------------------------------
+
+    def _activity(self, reply: Reply) -> Activity:
+        plain = reply.ask is None and all(isinstance(b, (Text, Context)) for b in reply.blocks)
+        if plain:
+            return MessageFactory.text(render.markdown("\n\n".join(b.text for b in reply.blocks)))
+        return MessageFactory.attachment(CardFactory.adaptive_card(render.card(reply)))
+
+    async def _send_in_turn(self, turn: TurnContext, reply: Reply) -> None:
+        conversation = turn.activity.conversation.id
+        try:
+            await self._retrying(conversation, lambda: turn.send_activity(self._activity(reply)))
+        except Unreachable as error:
+            log.warning("teams: cannot answer in %s: %s", conversation, error)
+
+    async def _update(self, turn: TurnContext, activity_id: str, card: dict) -> None:
+        update = MessageFactory.attachment(CardFactory.adaptive_card(card))
+        update.id = activity_id
+        update.conversation = turn.activity.conversation
+        try:
+            await self._retrying(turn.activity.conversation.id, lambda: turn.update_activity(update))
+        except Exception as error:  # the card stays as it was; the answer itself is saved
+            log.warning("teams: could not update card %s: %s", activity_id, error)
+
+    async def send(self, ref: ConversationRef, replies: list[Reply], member_id: str | None = None,
+                   report: bool = True) -> list[str]:
+        """Write to a conversation later (proactively), e.g. after a restart. Returns the
+        sent activity ids; on 403/404 marks the member unreachable (and tells their leaders)."""
+        sent: list[str] = []
+
+        async def logic(turn: TurnContext) -> None:
+            for reply in replies:
+                response = await self._retrying(ref.conversation, lambda: turn.send_activity(self._activity(reply)))
+                sent.append(getattr(response, "id", "") or "")
+
+        try:
+            await self.adapter.continue_conversation(events.to_sdk(ref), logic, bot_app_id=self.settings.app_id)
+        except Unreachable as error:
+            await self._unreachable(member_id or self.engine.actor(ref).member_id, str(error), report)
+        return sent
+
+    async def send_to_member(self, member_id: str, replies: list[Reply]) -> list[str]:
+        """To a member's personal chat; opens one (where Teams allows) if they never wrote to us."""
+        store = self.engine.store
+        ref = await store.reference_for(events.PLATFORM, member_id, "personal")
+        if ref is None:
+            roster = await store.reference_for(events.PLATFORM, member_id, "roster")
+            if roster is None:
+                log.warning("teams: no address for %s yet (they must install the app or write first)", member_id)
+                return []
+            ref = await self._open_personal_chat(roster, member_id)
+            if ref is None:
+                return []
+        return await self.send(ref, replies, member_id)
+
+    async def _open_personal_chat(self, roster: ConversationRef, member_id: str) -> ConversationRef | None:
+        created: list[ConversationRef] = []
+        params = ConversationParameters(
+            is_group=False, bot=ChannelAccount(id=roster.extra.get("bot_id")),
+            members=[ChannelAccount(id=roster.user)], tenant_id=roster.tenant,
+            channel_data={"tenant": {"id": roster.tenant}})
+
+        async def logic(turn: TurnContext) -> None:
+            created.append(events.reference(turn.activity))
+
+        try:
+            await self.adapter.create_conversation(
+                self.settings.app_id, logic, params, events.CHANNEL_ID, roster.extra.get("service_url"))
+        except Exception as error:
+            status, code, _ = status_of(error)
+            await self._unreachable(member_id, f"cannot open a chat: {code or status or error}")
+            return None
+        ref = ConversationRef(events.PLATFORM, roster.tenant, created[0].conversation, roster.user,
+                              extra={**roster.extra, "kind": "personal"})
+        await self.engine.store.save_reference(ref, member_id, "personal", _now())
+        return ref
+
+    async def announce(self, reply: Reply) -> None:
+        """Coalition news: the headline as a new post in its team channel, details in its thread."""
+        coalition = self.engine.config.coalition(reply.to_coalition)
+        channel = coalition.channels.get("teams") if coalition else None
+        if not channel:
+            return
+        ref = await self.engine.store.channel_reference(events.PLATFORM, channel)
+        if ref is None:
+            log.info("teams: no stored address for channel %s yet (install the app in the team)", channel)
+            return
+        post = ConversationRef(ref.platform, ref.tenant, channel, ref.user, extra={**ref.extra, "kind": "channel"})
+        [parent] = await self.send(post, [Reply(blocks=reply.blocks[:1])]) or [None]
+        if parent and len(reply.blocks) > 1:
+            thread = ConversationRef(post.platform, post.tenant, f"{channel};messageid={parent}", post.user,
+                                     extra=post.extra)
+            await self.send(thread, [Reply(blocks=reply.blocks[1:])])
+
+    async def _retrying(self, conversation: str, call: Callable[[], Awaitable[Any]]) -> Any:
+        for attempt in range(ATTEMPTS):
+            await self.limiter.wait(conversation)
+            try:
+                return await call()
+            except Exception as error:
+                status, code, retry_after = status_of(error)
+                if status in UNREACHABLE:
+                    raise Unreachable(code or f"HTTP {status}") from None
+                if status not in TRANSIENT or attempt == ATTEMPTS - 1:
+                    raise
+                pause = retry_after if retry_after is not None else min(8.0, 0.5 * 2 ** attempt)
+                await asyncio.sleep(pause * (1 + random.random() / 4))  # jitter spreads retries out
+                log.info("teams: %s from the connector, retry %d after %.1fs", status, attempt + 1, pause)
+
+    async def _unreachable(self, member_id: str, reason: str, report: bool = True) -> None:
+        await self.engine.store.mark_unreachable(events.PLATFORM, member_id, reason, _now())
+        log.warning("teams: %s is unreachable: %s", member_id, reason)
+        if not report:
+            return
+        name = self.engine.people.get(member_id, member_id)
+        for coalition in self.engine.config.coalitions_of(member_id):
+            for leader in coalition.leaders:
+                ref = await self.engine.store.reference_for(events.PLATFORM, leader, "personal")
+                if ref and leader != member_id:
+                    note = Reply.text(f"I could not reach {name} in Teams ({reason}). "
+                                      "They may need to install the app or unblock it.")
+                    try:
+                        await self.send(ref, [note], leader, report=False)  # no report chains
+                    except Exception as error:
+                        log.warning("teams: could not tell leader %s: %s", leader, error)
+
+    async def _on_turn_error(self, turn: TurnContext, error: Exception) -> None:
+        log.error("teams: turn failed: %s", error, exc_info=error)
+        try:
+            await turn.send_activity("Something went wrong on our side; nothing was saved. Please try again.")
+        except Exception:
+            pass
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)

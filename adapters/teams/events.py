@@ -1,0 +1,80 @@
+"""Pure functions from Bot Framework activities to neutral events and references.
+
+Teams has no slash commands: the command words arrive as message text, with an
+`<at>Cocreate</at>` mention in channels (stripped before the engine sees it). A card's
+Action.Submit arrives as a message whose `value` holds the inputs and our ActionRef.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from botbuilder.schema import Activity, ChannelAccount, ConversationAccount, ConversationReference
+
+from bot.types import ConversationRef, Interaction, Message
+
+PLATFORM = "teams"
+CHANNEL_ID = "msteams"
+_MENTION = re.compile(r"<at>[^<]*</at>")
+
+
+def tenant_of(activity: Activity) -> str:
+    data = activity.channel_data or {}
+    tenant = (data.get("tenant") or {}).get("id") if isinstance(data, dict) else None
+    return tenant or getattr(activity.conversation, "tenant_id", None) or ""
+
+
+def reference(activity: Activity) -> ConversationRef:
+    """Where this activity came from: enough to answer now and to write again later."""
+    data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    sender = activity.from_property or ChannelAccount(id="")
+    extra: dict[str, Any] = {
+        "service_url": activity.service_url,
+        "bot_id": activity.recipient.id if activity.recipient else "",
+        "bot_name": activity.recipient.name if activity.recipient else "",
+        "kind": activity.conversation.conversation_type or "personal",
+    }
+    if sender.name:
+        extra["name"] = sender.name
+    if sender.aad_object_id:
+        extra["aad_id"] = sender.aad_object_id
+    channel = (data.get("channel") or {}).get("id")
+    if channel:
+        extra["channel"] = channel  # a coalition's team channel, from app.yaml `channels.teams`
+    team = (data.get("team") or {}).get("id")
+    if team:
+        extra["team"] = team
+    return ConversationRef(PLATFORM, tenant_of(activity), activity.conversation.id, sender.id, extra=extra)
+
+
+def command_text(activity: Activity) -> str:
+    """The text without the bot's @mention (Teams puts `<at>Name</at>` into channel messages)."""
+    return " ".join(_MENTION.sub(" ", activity.text or "").split())
+
+
+def event_id(activity: Activity) -> str:
+    # Teams retries an activity it got no answer to within 15 s, with the same id.
+    return f"teams:{activity.conversation.id}:{activity.id}"
+
+
+def message(activity: Activity) -> Message:
+    return Message(reference(activity), event_id(activity), command_text(activity))
+
+
+def interaction(activity: Activity, action, values: dict[str, Any]) -> Interaction:
+    return Interaction(reference(activity), event_id(activity), action, values, activity.reply_to_id)
+
+
+def to_sdk(ref: ConversationRef) -> ConversationReference:
+    """Our stored reference as the SDK's, for continue_conversation."""
+    extra = ref.extra
+    return ConversationReference(
+        channel_id=CHANNEL_ID,
+        service_url=extra.get("service_url"),
+        conversation=ConversationAccount(id=ref.conversation, tenant_id=ref.tenant,
+                                         conversation_type=extra.get("kind"),
+                                         is_group=extra.get("kind") != "personal"),
+        bot=ChannelAccount(id=extra.get("bot_id"), name=extra.get("bot_name")),
+        user=ChannelAccount(id=ref.user, name=extra.get("name")),
+    )
