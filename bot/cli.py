@@ -123,6 +123,39 @@ def run(ctx: click.Context, port: int, user: str) -> None:
         ctx.invoke(chat, user=user)
 
 
+@cli.command()
+@click.option("--member", required=True, metavar="ID", help="Member id from app.yaml.")
+@click.argument("text")
+@click.pass_obj
+def notify(config_file: str | None, member: str, text: str) -> None:
+    """Send TEXT to a member in Teams now, through their stored conversation (they must
+    have installed the app or written to the bot, or be in a team where it is installed)."""
+    from bot.serve import platform_settings
+    from bot.ui import Reply
+
+    config = load(config_file)
+    if config.member(member) is None:
+        raise click.BadParameter(f"unknown member id '{member}'", param_hint="--member")
+    teams = platform_settings()["teams"]
+    if teams is None:
+        raise click.ClickException("Teams is not configured (MICROSOFT_APP_ID or TEAMS_LOCAL_TESTING).")
+
+    async def main() -> list[str]:
+        from adapters.teams.app import TeamsBot
+
+        engine = await open_engine(config)
+        bot = TeamsBot(engine, teams)
+        try:
+            return await bot.send_to_member(member, [Reply.text(text)])
+        finally:
+            await bot.aclose()
+            await engine.store.close()
+
+    if not asyncio.run(main()):
+        raise click.ClickException(f"nothing was delivered to {member} (see the log above)")
+    click.echo(f"delivered to {member}")
+
+
 @cli.group()
 def manifest() -> None:
     """App manifests to register the bot with a platform."""

@@ -20,11 +20,12 @@ from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
-from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, ActivityTypes, ConversationParameters, ChannelAccount
 
 from adapters.ratelimit import Limiter
 from adapters.teams import events, render
+from adapters.teams.auth import ReusingAuthentication
 from adapters.teams.settings import TeamsSettings
 from bot.engine import Engine
 from bot.types import Capabilities, ConversationRef
@@ -64,7 +65,8 @@ class TeamsBot:
     def __init__(self, engine: Engine, settings: TeamsSettings):
         self.engine = engine
         self.settings = settings
-        self.adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(settings.sdk_config()))
+        self.auth = ReusingAuthentication(settings.sdk_config())
+        self.adapter = CloudAdapter(self.auth)
         self.adapter.on_turn_error = self._on_turn_error
         self.limiter = Limiter(CONVERSATION_LIMITS)
         if not settings.authenticated:
@@ -74,7 +76,7 @@ class TeamsBot:
         app.router.add_post("/api/messages", self.handle_http)
 
     async def aclose(self) -> None:
-        pass  # turns finish inside their request; nothing runs in the background
+        await self.auth.close()  # turns finish inside their request; only clients remain
 
     # -- inbound ------------------------------------------------------------------------
 
@@ -89,10 +91,13 @@ class TeamsBot:
         if not activity.type or not activity.conversation or not activity.service_url:
             return web.json_response({"error": "not an activity (type, conversation, serviceUrl)"}, status=400)
         try:
-            response = await self.adapter.process_activity(
-                request.headers.get("Authorization", ""), activity, self.on_turn)
-        except PermissionError:
+            # Checked first and alone: the SDK raises several kinds of error for a bad token
+            # (some would surface as 500); every one of them means "not from Teams".
+            checked = await self.auth.authenticate_request(activity, request.headers.get("Authorization", ""))
+        except Exception as error:
+            log.info("teams: refused an activity: %s", error)
             return web.json_response({"error": "unauthorized"}, status=401)
+        response = await self.adapter.process_activity(checked, activity, self.on_turn)
         if response:
             return web.json_response(response.body, status=response.status)
         return web.Response(status=200)
@@ -189,16 +194,22 @@ class TeamsBot:
         """Write to a conversation later (proactively), e.g. after a restart. Returns the
         sent activity ids; on 403/404 marks the member unreachable (and tells their leaders)."""
         sent: list[str] = []
+        refused: list[Unreachable] = []
 
         async def logic(turn: TurnContext) -> None:
-            for reply in replies:
-                response = await self._retrying(ref.conversation, lambda: turn.send_activity(self._activity(reply)))
-                sent.append(getattr(response, "id", "") or "")
+            # Caught here: the SDK would hand an exception to on_turn_error, not to us.
+            try:
+                for reply in replies:
+                    response = await self._retrying(ref.conversation, lambda: turn.send_activity(self._activity(reply)))
+                    sent.append(getattr(response, "id", "") or "")
+            except Unreachable as error:
+                refused.append(error)
 
-        try:
-            await self.adapter.continue_conversation(events.to_sdk(ref), logic, bot_app_id=self.settings.app_id)
-        except Unreachable as error:
-            await self._unreachable(member_id or self.engine.actor(ref).member_id, str(error), report)
+        await self.adapter.continue_conversation(events.to_sdk(ref), logic, bot_app_id=self.settings.app_id)
+        if refused and member_id is None:  # a channel: the bot was removed from the team
+            log.warning("teams: cannot post to %s: %s", ref.conversation, refused[0])
+        elif refused:
+            await self._unreachable(member_id, str(refused[0]), report)
         return sent
 
     async def send_to_member(self, member_id: str, replies: list[Reply]) -> list[str]:
@@ -228,9 +239,11 @@ class TeamsBot:
         try:
             await self.adapter.create_conversation(
                 self.settings.app_id, logic, params, events.CHANNEL_ID, roster.extra.get("service_url"))
-        except Exception as error:
+        except Exception as error:  # raised by the create call itself, before any turn
             status, code, _ = status_of(error)
             await self._unreachable(member_id, f"cannot open a chat: {code or status or error}")
+            return None
+        if not created:
             return None
         ref = ConversationRef(events.PLATFORM, roster.tenant, created[0].conversation, roster.user,
                               extra={**roster.extra, "kind": "personal"})
@@ -288,6 +301,8 @@ class TeamsBot:
 
     async def _on_turn_error(self, turn: TurnContext, error: Exception) -> None:
         log.error("teams: turn failed: %s", error, exc_info=error)
+        if turn.activity.type != ActivityTypes.message:
+            return  # a proactive turn: nobody is waiting for an answer
         try:
             await turn.send_activity("Something went wrong on our side; nothing was saved. Please try again.")
         except Exception:
