@@ -47,6 +47,17 @@ PERMANENT = {"invalid_auth", "account_inactive", "channel_not_found", "not_in_ch
 SUBMIT_BUDGET = 2.5  # seconds: Slack drops a view_submission response after 3
 
 
+class _NoTokenNotice(logging.Filter):
+    """bolt reads SLACK_BOT_TOKEN from the environment itself and then warns that the token
+    "will be unused" because we hand it a client (which holds the same token): noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "will be unused" not in record.getMessage()
+
+
+logging.getLogger("slack_bolt.AsyncApp").addFilter(_NoTokenNotice())
+
+
 def inline(ask: Ask) -> bool:
     """A single choice or rating can be answered with buttons in the message itself."""
     fields = ask.question.fields
