@@ -113,13 +113,13 @@ def serve(config_file: str | None, port: int, host: str) -> None:
 @click.option("--user", default="demo", show_default=True, help="Member id for the terminal chat.")
 @click.pass_context
 def run(ctx: click.Context, port: int, user: str) -> None:
-    """Serve if Slack is configured in the environment or .env, else open the terminal chat."""
+    """Serve if Slack or Teams is configured (environment or .env), else open the terminal chat."""
     from bot.serve import platform_settings
 
     if any(platform_settings().values()):
         ctx.invoke(serve, port=port)
     else:
-        click.echo("No Slack settings found (see README: Slack), so here is the terminal chat.\n", err=True)
+        click.echo("No Slack or Teams settings found (see the README), so here is the terminal chat.\n", err=True)
         ctx.invoke(chat, user=user)
 
 
