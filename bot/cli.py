@@ -250,6 +250,70 @@ def export(config_file: str | None, coalition: str, fmt: str, out: Path | None) 
 
 
 @cli.command()
+@click.option("--coalition", metavar="ID", help="One coalition's digest.")
+@click.option("--all", "everyone", is_flag=True, help="The whole movement.")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Start date (YYYY-MM-DD).")
+@click.option("--days", type=click.IntRange(1, 3660), default=30, show_default=True, help="Or: the last N days.")
+@click.option("--format", "fmt", type=click.Choice(["md", "html", "json", "csv"]), default="md", show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), help="File to write (a directory for csv).")
+@click.option("--audience", type=click.Choice(["coalition", "movement", "public"]),
+              help="Whose consent decides which stories appear (default: coalition with --coalition, "
+                   "movement with --all). 'public' shows only stories shared publicly.")
+@click.pass_obj
+def digest(config_file, coalition, everyone, since, days, fmt, out, audience) -> None:
+    """A report of what coalitions shared in a period: stories (as their consent allows),
+    principle coverage, experiments and impact, mobilisation, outside-in voices, strengths.
+
+    Reports cover the whole period (chat digests show only what is new to their audience)."""
+    from datetime import datetime, timedelta, timezone
+
+    from adapters.report import render
+    from bot.digest import Audience, Scope
+
+    config = load(config_file)
+    if bool(coalition) == everyone:
+        raise click.UsageError("give either --coalition ID or --all")
+    if coalition and config.coalition(coalition) is None:
+        raise click.BadParameter(f"unknown coalition '{coalition}'; known: {_ids(config)}", param_hint="--coalition")
+    chosen = Audience(audience or ("movement" if everyone else "coalition"))
+    if chosen is Audience.COALITION and everyone:
+        raise click.UsageError("a coalition audience needs --coalition ID (or use --audience movement)")
+    if fmt == "csv" and out is None:
+        raise click.UsageError("CSV writes one file per record type: give a directory with --out DIR.")
+    now = datetime.now(timezone.utc)
+    start = since.replace(tzinfo=timezone.utc) if since else now - timedelta(days=days)
+    ids = tuple(c.id for c in config.coalitions) if everyone else (coalition,)
+    scope = Scope(chosen, ids, start, now)
+    principles = [(p.number, p.title) for p in config.principles]
+    wanted = {c.id: tuple(c.wanted_sectors) for c in config.coalitions}
+    today = now.astimezone(config.movement.zone).date()
+
+    async def compute():
+        engine = await open_engine(config)
+        try:
+            return await engine.store.digest(scope, principles, wanted, today)
+        finally:
+            await engine.store.close()
+
+    result = asyncio.run(compute()).with_names({m.id: m.name for m in config.members})
+    names = {c.id: c.name for c in config.coalitions}
+    output = render(fmt, result, names, config.movement.name)
+    try:
+        if fmt == "csv":
+            from adapters.report.csvout import write_dir
+
+            for path in write_dir(out, output):
+                click.echo(f"wrote {path}", err=True)
+        elif out:
+            out.write_text(output, encoding="utf-8")
+            click.echo(f"wrote {out}", err=True)
+        else:
+            click.echo(output, nl=False)
+    except OSError as error:
+        raise click.ClickException(f"cannot write {error.filename or out}: {error.strerror or error}")
+
+
+@cli.command()
 @click.pass_obj
 def prompts(config_file: str | None) -> None:
     """Print the prompt library in effect, ready to reword under `prompts:` in app.yaml."""

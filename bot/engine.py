@@ -168,7 +168,10 @@ class Engine:
             # A read-only command (status) answers, then the open question is asked again.
             ctx = self._context(unit, actor, caps, {})
             outcome = await flow.start(ctx, word, args)
-            return [Reply(blocks=outcome.say), await self._reask(unit, actor, caps, state, "Now, where were we:")]
+            if outcome.records:
+                await unit.add(outcome.records, self.clock())
+            said = [Reply(blocks=outcome.say)] + ([Reply(blocks=outcome.detail, detail=True)] if outcome.detail else [])
+            return said + [await self._reask(unit, actor, caps, state, "Now, where were we:")]
         if state is not None:
             note = (
                 f"You are in the middle of: *{self.flows[state.flow].summary}*. "
@@ -243,7 +246,8 @@ class Engine:
         if isinstance(outcome, Done):
             if state.version:
                 await unit.delete_state(state.key, state.version)
-            return [Reply(blocks=outcome.say or (Text("Done, thank you."),))] + news
+            detail = [Reply(blocks=outcome.detail, detail=True)] if outcome.detail else []
+            return [Reply(blocks=outcome.say or (Text("Done, thank you."),))] + detail + news
         ask = await self._save_and_ask(unit, ctx, flow, state, outcome.step)
         return [replace(ask, blocks=outcome.say + ask.blocks)] + news
 
@@ -304,6 +308,7 @@ class Engine:
             limits=config.limits,
             data=data,
             people=self.people,
+            coalitions=config.coalitions,
         )
 
     def _limit(self, field: Field) -> int:

@@ -31,6 +31,7 @@ class Done:
     records: tuple[Record, ...] = ()
     say: tuple[Block, ...] = ()
     announce: tuple[Block, ...] = ()
+    detail: tuple[Block, ...] = ()  # more of `say`, for its thread (a digest's full lists)
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class Context:
     limits: Any  # max_answer_length, max_title_length, max_experiment_weeks
     data: dict[str, Any] = field(default_factory=dict)
     people: Mapping[str, str] = field(default_factory=dict)  # member id -> display name
+    coalitions: Sequence[Any] = ()  # every coalition of the movement
 
     def t(self, key: str, **values: Any) -> str:
         """A prompt from the movement's prompt library, with {placeholders} filled in."""
@@ -71,6 +73,9 @@ class Context:
 
     def principle(self, number: int) -> Any | None:
         return next((p for p in self.principles if p.number == number), None)
+
+    def coalition_named(self, coalition_id: str) -> Any | None:
+        return next((c for c in self.coalitions if c.id == coalition_id), None)
 
     def name_of(self, member_id: str) -> str:
         return self.people.get(member_id, member_id)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, AsyncContextManager, Mapping, Protocol, Sequence
 
+from bot.digest import Digest, Scope
 from bot.records import MemberProfile, Record
 from bot.types import ConversationRef
 
@@ -96,6 +97,12 @@ class Reader(Protocol):
     async def current_frame(self, coalition_id: str) -> FrameInfo | None: ...
 
     async def stories(self, coalition_id: str, member_id: str) -> Sequence[StoryInfo]: ...
+
+    async def digest(self, scope: Scope, principles: Sequence[tuple[int, str]],
+                     wanted: Mapping[str, Sequence[str]], today: date) -> Digest:
+        """What `scope` may see, aggregated in SQL. `principles` are (number, title) of the
+        movement's principles; `wanted` maps each coalition id to its wanted sectors."""
+        ...
 
 
 class References(Protocol):

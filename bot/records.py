@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Mapping
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,14 @@ class StoryWithdrawal:
     member_id: str
 
 
+@dataclass(frozen=True)
+class DigestShown:
+    """An audience was shown a digest: nothing up to these ids is shown to it again."""
+
+    key: str  # e.g. "coalition:harbour" or "movement"
+    marks: Mapping[str, int]  # record kind -> highest id shown
+
+
 Record = (
     MemberProfile
     | Resource
@@ -148,4 +157,5 @@ Record = (
     | Reflection
     | Story
     | StoryWithdrawal
+    | DigestShown
 )

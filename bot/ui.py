@@ -127,6 +127,9 @@ class Reply:
     private: bool = False  # only the asking member should see it (Slack ephemeral)
     # Set for news meant for a whole coalition (its channel, in a thread), not the member.
     to_coalition: str | None = None
+    # The longer detail of the reply before it: in that message's thread where the
+    # platform has threads, else simply the next message.
+    detail: bool = False
 
     @classmethod
     def text(cls, text: str, **kw) -> Reply:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.flow import Flow
 
 from flows.checkin import ImpactCheckIn
+from flows.digest import Digests
 from flows.experiment import StartSmall
 from flows.frame import Framing
 from flows.join import Join
@@ -15,4 +16,4 @@ from flows.strengths import Strengths
 
 
 def all_flows() -> list[Flow]:
-    return [Join(), Strengths(), Framing(), StartSmall(), ImpactCheckIn(), Reflect(), AmbassadorStory(), Status()]
+    return [Join(), Strengths(), Framing(), StartSmall(), ImpactCheckIn(), Reflect(), AmbassadorStory(), Status(), Digests()]

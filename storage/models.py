@@ -184,8 +184,16 @@ class ExperimentRow(_Contribution, Base):
 
 class CheckInRow(_Contribution, Base):
     __tablename__ = "checkins"
-    __table_args__ = (_coalition_index(__tablename__),)
-    experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id"), index=True)
+    __table_args__ = (
+        _coalition_index(__tablename__),
+        # An experiment's check-ins in time order, covering what digests aggregate (weekly
+        # impact, decisions) so those read the index alone.
+        Index(
+            "ix_checkins_experiment_created",
+            "experiment_id", "created_at", "citizen_impact", "decision",
+        ),
+    )
+    experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id"))
     citizen_impact: Mapped[int]
     intended_seen: Mapped[str]
     unintended: Mapped[str]
@@ -206,7 +214,13 @@ class CheckInEffect(Base):
 
 class ReflectionRow(_Contribution, Base):
     __tablename__ = "reflections"
-    __table_args__ = (_coalition_index(__tablename__),)
+    __table_args__ = (
+        _coalition_index(__tablename__),
+        # Digests count reflections per principle over a period.
+        Index(
+            "ix_reflections_coalition_principle_created", "coalition_id", "principle", "created_at"
+        ),
+    )
     principle: Mapped[int]
     text: Mapped[str]
 
@@ -216,6 +230,8 @@ class StoryRow(_Contribution, Base):
     __table_args__ = (
         _coalition_index(__tablename__),
         Index("ix_stories_coalition_member", "coalition_id", "member_id"),
+        # Digests list and count the stories an audience may see, by consent level.
+        Index("ix_stories_coalition_consent_created", "coalition_id", "consent", "created_at"),
     )
     title: Mapped[str]
     body: Mapped[str]
@@ -240,6 +256,16 @@ class StorySector(Base):
         ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True
     )
     sector: Mapped[str] = mapped_column(primary_key=True)
+
+
+class DigestMark(Base):
+    """The highest record id of each kind an audience was shown in a digest."""
+
+    __tablename__ = "digest_marks"
+    key: Mapped[str] = mapped_column(String(512), primary_key=True)  # bot.digest.Scope.key
+    kind: Mapped[str] = mapped_column(String(64), primary_key=True)  # "stories", "checkins"...
+    last_id: Mapped[int]
+    updated_at: Mapped[datetime]
 
 
 class InstallationRow(Base):

@@ -6,24 +6,27 @@ import asyncio
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import Float, Insert, Select, cast, delete, func, or_, select, update
+from sqlalchemy import Float, Insert, Select, case, cast, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import records as r
+from bot.digest import Digest, Scope
 from bot.ports import ExperimentInfo, FlowState, FrameInfo, StaleState, StatementInfo, StoryInfo
 from bot.types import ConversationRef
+from storage import digest as digests
 from storage.db import create_engine
 from storage.models import (
     Base,
     CheckInEffect,
     CheckInRow,
     ConversationRefRow,
+    DigestMark,
     ExperimentRow,
     FlowStateRow,
     FrameRow,
@@ -83,6 +86,14 @@ class SqlStore:
                 # One snapshot for all the export's queries (SQLite's lock gives one anyway).
                 await connection.execution_options(isolation_level="REPEATABLE READ")
             return await _export(connection, coalition_id)
+
+    async def digest(
+        self, scope: Scope, principles: Sequence[tuple[int, str]],
+        wanted: Mapping[str, Sequence[str]], today: date,
+    ) -> Digest:
+        """`SqlUnit.digest` in a unit of its own."""
+        async with self.unit() as unit:
+            return await unit.digest(scope, principles, wanted, today)
 
     # -- References, one transaction each ----------------------------------------------
 
@@ -247,6 +258,9 @@ class SqlUnit:
                     .values(withdrawn_at=now)
                 )
                 return 0
+            case r.DigestShown():
+                await self._advance_marks(record, now)
+                return 0
         raise TypeError(f"cannot store {type(record).__name__}")
 
     async def _close_frame(self, frame: r.Frame, now: datetime) -> int:
@@ -275,6 +289,23 @@ class SqlUnit:
                 .values(frame_id=frame_id)
             )
         return frame_id
+
+    async def _advance_marks(self, shown: r.DigestShown, now: datetime) -> None:
+        """Each (key, kind) mark moves up to the shown id, never back."""
+        if not shown.marks:
+            return
+        t = DigestMark
+        statement = self._insert(t).values([
+            {"key": shown.key, "kind": kind, "last_id": last_id, "updated_at": now}
+            for kind, last_id in shown.marks.items()
+        ])
+        new = statement.excluded.last_id
+        await self._db.execute(
+            statement.on_conflict_do_update(
+                index_elements=["key", "kind"],
+                set_={"last_id": case((new > t.last_id, new), else_=t.last_id), "updated_at": now},
+            )
+        )
 
     async def _insert_id(self, model: type[Base], values: dict[str, Any]) -> int:
         table: Any = model
@@ -458,6 +489,12 @@ class SqlUnit:
         if row is None:
             return None
         return FrameInfo(row.id, row.statement, row.perspectives, closed_at=row.created_at)
+
+    async def digest(
+        self, scope: Scope, principles: Sequence[tuple[int, str]],
+        wanted: Mapping[str, Sequence[str]], today: date,
+    ) -> Digest:
+        return await digests.build(self._db, scope, principles, wanted, today)
 
     async def stories(self, coalition_id: str, member_id: str) -> list[StoryInfo]:
         t = StoryRow

@@ -242,3 +242,48 @@ def test_an_export_target_that_cannot_be_written_is_reported_plainly(tmp_path, s
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert str(out) in result.stderr
+
+
+def test_digest_reports_in_every_format_honour_consent(tmp_path, sqlite_url):
+    from datetime import date, timedelta
+
+    today = date.today()
+    assert_clean_exit(chat(tmp_path, sqlite_url, "lea",
+                           "experiment", "Job café", "A café", "Jobs", "young people", "Bakery",
+                           today.isoformat(), (today + timedelta(days=20)).isoformat(), "Contracts", "",
+                           "checkin", "4", "5", "Two jobs", "skip", "skip", "continue"))
+    assert_clean_exit(chat(tmp_path, sqlite_url, "mo",
+                           "join", "business", "Bakery", "Bread", "no",
+                           "story", "For us", "Coalition eyes only", "1", "citizen", "coalition", "yes",
+                           "story", "For everyone", "Open to all", "7", "business", "public", "no",
+                           "story", "Mine", "Private notes", "2", "other", "only me", "yes"))
+    html = tmp_path / "digest.html"
+    assert_clean_exit(cocreate(tmp_path, sqlite_url, "digest", "--coalition", "harbour", "--format", "html",
+                               "--out", str(html)))
+    page = html.read_text(encoding="utf-8")
+    assert page.count("<svg") == 3 and "<script" not in page
+    assert "For us" in page and "For everyone" in page and "Mine" not in page and "Private notes" not in page
+
+    public = cocreate(tmp_path, sqlite_url, "digest", "--all", "--audience", "public", "--format", "json")
+    assert_clean_exit(public)
+    shown = json.loads(public.stdout)
+    assert [s["title"] for s in shown["stories"]] == ["For everyone"]
+    assert "Mo Member" not in public.stdout  # that story is anonymous
+    import jsonschema
+
+    schema = json.loads((APP_YAML.parent.parent.parent / "docs" / "digest.schema.json").read_text())
+    jsonschema.validate(shown, schema)
+
+    md = cocreate(tmp_path, sqlite_url, "digest", "--coalition", "harbour", "--days", "7")
+    assert_clean_exit(md)
+    assert "For us" in md.stdout and "Mine" not in md.stdout
+
+    csv_dir = tmp_path / "csv"
+    assert_clean_exit(cocreate(tmp_path, sqlite_url, "digest", "--all", "--format", "csv", "--out", str(csv_dir)))
+    with (csv_dir / "stories.csv").open(encoding="utf-8", newline="") as handle:
+        titles = [row["title"] for row in csv.DictReader(handle)]
+    assert titles == ["For everyone"]  # the movement sees neither the coalition's nor the private one
+
+    assert cocreate(tmp_path, sqlite_url, "digest", "--all", "--format", "csv").returncode == 2
+    both = cocreate(tmp_path, sqlite_url, "digest", "--all", "--coalition", "harbour")
+    assert both.returncode == 2 and "either --coalition ID or --all" in both.stderr

@@ -31,6 +31,8 @@ async def run_chat(engine, ref: ConversationRef, stdin: TextIO, stdout: TextIO, 
             if reply.to_coalition:  # the terminal has no channel: show what the coalition would see
                 name = engine.config.coalition(reply.to_coalition).name
                 stdout.write(f"[to everyone in {name}]\n")
+            elif reply.detail:  # a thread elsewhere; here simply what follows
+                stdout.write("[details]\n")
             stdout.write(render(reply, color=interactive) + "\n\n")
         stdout.flush()
 

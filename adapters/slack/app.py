@@ -276,6 +276,9 @@ class SlackBot:
         await self._deliver(client, replies, origin)
 
     async def _deliver(self, client: AsyncWebClient, replies: list[Reply], origin: Origin) -> None:
+        if any(r.detail for r in replies):
+            await self._threaded(client, replies, origin)
+            return
         for reply in replies:
             if reply.to_coalition:
                 await self._announce(client, reply)
@@ -290,6 +293,21 @@ class SlackBot:
                     continue
                 reply = Reply(ask=ask)  # the modal failed to open: offer the Answer button instead
             await self._say(client, reply, origin)
+
+    async def _threaded(self, client: AsyncWebClient, replies: list[Reply], origin: Origin) -> None:
+        """A message with its detail in a thread. Ephemeral answers have no threads, so this
+        goes to the member's DM with the app, with a pointer where they asked."""
+        if origin.response_url:
+            await self._say(client, Reply.text("Sent to our direct messages, with the details in a thread."), origin)
+        parent = None
+        for reply in replies:
+            if reply.to_coalition:
+                await self._announce(client, reply)
+                continue
+            thread = {"thread_ts": parent} if reply.detail and parent else {}
+            posted = await self._call(client.chat_postMessage, channel=origin.user, **thread, **render.message(reply))
+            if posted and not reply.detail:
+                parent = posted.get("ts")
 
     async def _announce(self, client: AsyncWebClient, reply: Reply) -> None:
         """Coalition news: the headline in its channel, the details in that message's thread."""

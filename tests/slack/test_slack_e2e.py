@@ -309,3 +309,23 @@ async def test_slack_connect_member_keeps_their_home_team(server, fake_slack):
                                 "brings": plain_text("Mentors")}, user="U_EXT", user_team="T_OTHER")
     [member] = (await records(server))["members"]
     assert (member["member_id"], member["platform"]) == ("slack:U_EXT", "slack:T_OTHER")
+
+
+async def test_leader_pulls_a_digest_with_details_in_a_thread(server, fake_slack):
+    await command(server, fake_slack, "story")
+    view = await opened_view(fake_slack)
+    await submit(server, view, {"title": plain_text("Café in the harbour"), "body": plain_text("It began *here*"),
+                                "principles": checks("3"), "sectors": checks("business"),
+                                "consent": radio("coalition"), "named": radio("yes")})
+    await posted(fake_slack, "U_MO", "is saved")
+    assert await command(server, fake_slack, "digest 7d", user="U_LEA", rid="digest") == ""
+    summary = await posted(fake_slack, "U_LEA", "Digest for Harbour Youth, last 7 days")
+    assert "Café in the harbour" in texts(summary) and "Not yet touched" in texts(summary)
+    thread = await posted(fake_slack, "U_LEA", "It began")
+    assert thread.args["thread_ts"] and "Mo Member" in texts(thread)
+    [note] = [c for c in fake_slack.calls("response_url") if c.path.endswith("/digest")]
+    assert "Sent to our direct messages" in texts(note)
+    # Members of this coalition may not pull it (app.yaml does not open it to them).
+    await command(server, fake_slack, "digest", user="U_MO", rid="member")
+    [refused] = [c for c in await fake_slack.wait_for("response_url", count=2) if c.path.endswith("/member")]
+    assert "for its leaders" in texts(refused)
