@@ -103,8 +103,10 @@ class Engine:
             ask = await self._ask(ctx, flow, state, intro=(note,))
             return replace(ask, blocks=status.say + ask.blocks)
 
-    def actor(self, ref: ConversationRef, coalition_id: str | None = None) -> Actor:
-        """Who is talking, in which coalition (an active flow's own, else resolved from `ref`)."""
+    def actor(self, ref: ConversationRef, coalition_id: str | None = None,
+              granted: frozenset[str] = frozenset()) -> Actor:
+        """Who is talking, in which coalition (an active flow's own, else resolved from `ref`).
+        `granted`: coordinators named in chat, besides app.yaml's."""
         member = self.config.member_for(ref.platform, ref.user)
         member_id = member.id if member else f"{ref.platform}:{ref.user}"
         name = member.name if member else str(ref.extra.get("name") or ref.user)
@@ -113,7 +115,7 @@ class Engine:
         roles = {Role.MEMBER}
         if self.config.is_leader(member_id, coalition.id):
             roles.add(Role.LEADER)
-        if self.config.is_coordinator(member_id):
+        if self.config.is_coordinator(member_id) or member_id in granted:
             roles.add(Role.COORDINATOR)
         # A Slack Connect member's home workspace differs from ours: keep it with the record.
         home = ref.extra.get("user_team")
@@ -136,7 +138,7 @@ class Engine:
 
     async def _dispatch(self, unit: Unit, event: Message | Interaction, caps: Capabilities):
         state = await unit.load_state(event.ref.key)
-        actor = self.actor(event.ref, state and state.coalition_id)
+        actor = self.actor(event.ref, state and state.coalition_id, await unit.granted_coordinators())
         if isinstance(event, Interaction):
             return await self._interaction(unit, actor, caps, state, event)
         text = clean(event.text).strip()

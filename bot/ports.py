@@ -98,6 +98,10 @@ class Reader(Protocol):
 
     async def stories(self, coalition_id: str, member_id: str) -> Sequence[StoryInfo]: ...
 
+    async def granted_coordinators(self) -> frozenset[str]:
+        """Members made coordinators in chat (app.yaml's coordinators come on top)."""
+        ...
+
     async def digest(self, scope: Scope, principles: Sequence[tuple[int, str]],
                      wanted: Mapping[str, Sequence[str]], today: date) -> Digest:
         """What `scope` may see, aggregated in SQL. `principles` are (number, title) of the

@@ -145,6 +145,19 @@ class DigestShown:
     marks: Mapping[str, int]  # record kind -> highest id shown
 
 
+@dataclass(frozen=True)
+class CoordinatorGrant:
+    """A coordinator makes another member a movement coordinator (granting again is harmless)."""
+
+    member_id: str
+    granted_by: str
+
+
+@dataclass(frozen=True)
+class CoordinatorRevoke:
+    member_id: str
+
+
 Record = (
     MemberProfile
     | Resource
@@ -158,4 +171,6 @@ Record = (
     | Story
     | StoryWithdrawal
     | DigestShown
+    | CoordinatorGrant
+    | CoordinatorRevoke
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.flow import Flow
 
 from flows.checkin import ImpactCheckIn
+from flows.coordinator import Coordinators
 from flows.digest import Digests
 from flows.experiment import StartSmall
 from flows.frame import Framing
@@ -16,4 +17,4 @@ from flows.strengths import Strengths
 
 
 def all_flows() -> list[Flow]:
-    return [Join(), Strengths(), Framing(), StartSmall(), ImpactCheckIn(), Reflect(), AmbassadorStory(), Status(), Digests()]
+    return [Join(), Strengths(), Framing(), StartSmall(), ImpactCheckIn(), Reflect(), AmbassadorStory(), Status(), Digests(), Coordinators()]

@@ -268,6 +268,15 @@ class DigestMark(Base):
     updated_at: Mapped[datetime]
 
 
+class CoordinatorGrantRow(Base):
+    """A movement coordinator named in chat by another coordinator (besides app.yaml's)."""
+
+    __tablename__ = "coordinator_grants"
+    member_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    granted_by: Mapped[str] = mapped_column(String(255))
+    granted_at: Mapped[datetime]
+
+
 class InstallationRow(Base):
     """One platform installation (an app added to a workspace/org, by a user or as its bot).
 

@@ -26,6 +26,7 @@ from storage.models import (
     CheckInEffect,
     CheckInRow,
     ConversationRefRow,
+    CoordinatorGrantRow,
     DigestMark,
     ExperimentRow,
     FlowStateRow,
@@ -261,7 +262,19 @@ class SqlUnit:
             case r.DigestShown():
                 await self._advance_marks(record, now)
                 return 0
+            case r.CoordinatorGrant():
+                row = {"member_id": record.member_id, "granted_by": record.granted_by, "granted_at": now}
+                await self._db.execute(self._insert(CoordinatorGrantRow).values(row).on_conflict_do_nothing())
+                return 0
+            case r.CoordinatorRevoke():
+                await self._db.execute(
+                    delete(CoordinatorGrantRow).where(CoordinatorGrantRow.member_id == record.member_id))
+                return 0
         raise TypeError(f"cannot store {type(record).__name__}")
+
+    async def granted_coordinators(self) -> frozenset[str]:
+        rows = await self._db.execute(select(CoordinatorGrantRow.member_id))
+        return frozenset(rows.scalars())
 
     async def _close_frame(self, frame: r.Frame, now: datetime) -> int:
         """Insert the frame and link everything of the open round to it."""

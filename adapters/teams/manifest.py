@@ -30,7 +30,7 @@ PACKAGE_NAME = "cocreate-teams.zip"
 
 # The words the bot reads (flows' `describe()`, plus the engine's help and cancel), in menu order.
 COMMANDS = (
-    ("help", "list everything you can do here, including map (a hidden treasure) and digest"),
+    ("help", "list everything you can do here, including map (a hidden treasure), digest, coordinator"),
     ("join", "join the coalition and say what you bring"),
     ("strengths", "share when co-creation worked, and how to do more of it"),
     ("frame", "frame the problem from the outside in"),
@@ -41,8 +41,8 @@ COMMANDS = (
     ("status", "see your open items, experiments and stories"),
     ("cancel", "stop what you are in the middle of (nothing half-done is saved)"),
 )
-# Reachable from `join` / for coordinators and leaders; `help` lists both.
-LEFT_OUT = ("map", "digest")
+# Reachable from `join` / for coordinators and leaders; `help` lists them all.
+LEFT_OUT = ("map", "digest", "coordinator")
 
 SHORT_DESCRIPTION = "Co-creation prompts, impact check-ins and stories for coalitions"
 FULL_DESCRIPTION = (

@@ -60,3 +60,16 @@ async def test_digest_in_the_middle_of_a_flow_then_carry_on(engine):
     out = await lea.say("/digest")
     assert "Digest for Harbour Youth" in out or "nothing new" in out
     assert "Which sector do you come from?" in out
+
+
+async def test_coordinators_name_other_coordinators(engine):
+    lea, cora, mo = Chat(engine, "lea"), Chat(engine, "cora"), Chat(engine, "mo")
+    assert "Only movement coordinators" in await lea.say("digest all")
+    assert "Only movement coordinators can" in await mo.say("coordinator add mo")
+    assert "Lea Leader is now a movement coordinator" in await cora.say("coordinator add lea")
+    assert "Digest for Test Movement" in await lea.say("digest all") or "nothing new" in text(lea)
+    assert "Coordinators named in chat: Lea Leader" in await lea.say("coordinator list")
+    assert "coordinators in app.yaml are changed there" in await lea.say("coordinator remove cora")
+    assert "no longer a coordinator" in await cora.say("coordinator remove lea")
+    assert "Only movement coordinators" in await lea.say("digest all")
+    assert "I don't know the member 'zed'" in await cora.say("coordinator add zed")

@@ -113,8 +113,8 @@ def test_command_lists_advertise_what_the_bot_reads():
     flows = {word: flow for flow in all_flows() for word in flow.entries}
     reads = set(flows) | {"help", "cancel"}
     words = [word for word, _ in COMMANDS]
-    assert sorted(words + list(LEFT_OUT)) == sorted(reads) and len(reads) == 12
-    assert len(words) == MAX_COMMANDS and words[0] == "help" and LEFT_OUT == ("map", "digest")
+    assert sorted(words + list(LEFT_OUT)) == sorted(reads) and len(reads) == 13
+    assert len(words) == MAX_COMMANDS and words[0] == "help" and LEFT_OUT == ("map", "digest", "coordinator")
     for word, text in COMMANDS:
         if word in flows:
             assert text == flows[word].describe(word), word
