@@ -28,10 +28,12 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+
+from tests.fakes.threaded import ThreadedServer
 
 __all__ = ["Call", "FakeSlack"]
 
@@ -68,7 +70,7 @@ class _Bucket:
     stamp: float
 
 
-class FakeSlack:
+class FakeSlack(ThreadedServer):
     def __init__(
         self,
         *,
@@ -94,9 +96,6 @@ class FakeSlack:
         self._ts = itertools.count(1_700_000_000_000_100, 100)  # microseconds
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopped: asyncio.Event | None = None
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -114,7 +113,7 @@ class FakeSlack:
     def response_url(self, id: str = "default") -> str:
         return f"{self.root}/response/{id}"
 
-    async def start(self) -> FakeSlack:
+    async def start(self) -> Self:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response/{id}", self._handle_response_url)
@@ -128,53 +127,6 @@ class FakeSlack:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-
-    async def __aenter__(self) -> FakeSlack:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    def start_in_thread(self) -> FakeSlack:
-        """Serve on a private event loop in a daemon thread; returns once listening."""
-        ready = threading.Event()
-        errors: list[BaseException] = []
-
-        async def serve() -> None:
-            try:
-                self._loop, self._stopped = asyncio.get_running_loop(), asyncio.Event()
-                await self.start()
-            except BaseException as exc:
-                errors.append(exc)
-                raise
-            finally:
-                ready.set()
-            try:
-                await self._stopped.wait()
-            finally:
-                await self.close()
-
-        self._thread = threading.Thread(target=asyncio.run, args=(serve(),), name="FakeSlack", daemon=True)
-        self._thread.start()
-        ready.wait()
-        if errors:
-            self._thread.join()
-            raise errors[0]
-        return self
-
-    def stop(self) -> None:
-        if self._thread is None:
-            return
-        assert self._loop is not None and self._stopped is not None
-        self._loop.call_soon_threadsafe(self._stopped.set)
-        self._thread.join()
-        self._thread = self._loop = self._stopped = None
-
-    def __enter__(self) -> FakeSlack:
-        return self.start_in_thread()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # ---------------------------------------------------------------- recorded calls
 

@@ -17,15 +17,13 @@ import hmac
 import itertools
 import json
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-import aiohttp
+from tests.fakes.sender import Sender
 
 __all__ = [
     "FORM", "JSON", "SlackRequest", "SlackSender", "app_home_opened", "app_uninstalled",
@@ -250,7 +248,7 @@ def tokens_revoked(bot_ids: Sequence[str] = ("U_BOT",), user_ids: Sequence[str] 
 # ---------------------------------------------------------------- sending
 
 
-class SlackSender:
+class SlackSender(Sender):
     """POSTs signed requests to `{base_url}{path}` like Slack does; returns `(status, text)`.
 
     Use as `async with SlackSender(...)` to reuse one connection pool; otherwise each `post`
@@ -259,16 +257,6 @@ class SlackSender:
 
     def __init__(self, secret: str | None = None, path: str = "/slack/events", timeout: float = 10.0) -> None:
         self.secret, self.path, self.timeout = secret, path, timeout
-        self._session: aiohttp.ClientSession | None = None
-
-    async def __aenter__(self) -> SlackSender:
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
 
     def prepare(
         self,
@@ -316,17 +304,7 @@ class SlackSender:
         **options: Any,  # retry_num, retry_reason, forge, stale, signed: see `prepare`
     ) -> tuple[int, str]:
         url, data, headers = self.prepare(base_url, body, content_type, secret, timestamp, headers, **options)
-        if self._session is not None:
-            return await self._send(self._session, url, data, headers)
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout)) as session:
-            return await self._send(session, url, data, headers)
-
-    @staticmethod
-    async def _send(
-        session: aiohttp.ClientSession, url: str, data: bytes, headers: dict[str, str]
-    ) -> tuple[int, str]:
-        async with session.post(url, data=data, headers=headers) as response:
-            return response.status, await response.text()
+        return await self._post(url, data, headers)
 
     def post_sync(
         self,
@@ -340,11 +318,4 @@ class SlackSender:
     ) -> tuple[int, str]:
         """Like `post`, with urllib (blocking)."""
         url, data, headers = self.prepare(base_url, body, content_type, secret, timestamp, headers, **options)
-        request = urllib.request.Request(url, data=data, headers=headers, method="POST")
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
-        try:
-            with opener.open(request, timeout=self.timeout) as response:
-                return response.status, response.read().decode()
-        except urllib.error.HTTPError as error:
-            with error:
-                return error.code, error.read().decode()
+        return self._post_sync(url, data, headers)

@@ -28,9 +28,11 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import WSCloseCode, WSMsgType, web
+
+from tests.fakes.threaded import ThreadedServer
 
 __all__ = ["Ack", "Connection", "Envelope", "FakeSocketMode"]
 
@@ -67,7 +69,7 @@ class Ack:
     message: dict[str, Any] = field(repr=False)
 
 
-class FakeSocketMode:
+class FakeSocketMode(ThreadedServer):
     def __init__(self, *, app_id: str = "A_TEST", host: str = "applink-fake-1") -> None:
         self.app_id, self.host = app_id, host
         self.ticket = secrets.token_hex(8)
@@ -81,9 +83,6 @@ class FakeSocketMode:
         self._numbers = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopped: asyncio.Event | None = None
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -94,7 +93,7 @@ class FakeSocketMode:
             raise RuntimeError("FakeSocketMode is not running")
         return f"ws://127.0.0.1:{self._port}/link/?ticket={self.ticket}&app_id={self.app_id}"
 
-    async def start(self) -> FakeSocketMode:
+    async def start(self) -> Self:
         self._loop = asyncio.get_running_loop()
         app = web.Application()
         app.router.add_get("/link/", self._handle)
@@ -110,53 +109,6 @@ class FakeSocketMode:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-
-    async def __aenter__(self) -> FakeSocketMode:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    def start_in_thread(self) -> FakeSocketMode:
-        """Serve on a private event loop in a daemon thread; returns once listening."""
-        ready = threading.Event()
-        errors: list[BaseException] = []
-
-        async def serve() -> None:
-            try:
-                self._stopped = asyncio.Event()
-                await self.start()
-            except BaseException as exc:
-                errors.append(exc)
-                raise
-            finally:
-                ready.set()
-            try:
-                await self._stopped.wait()
-            finally:
-                await self.close()
-
-        self._thread = threading.Thread(target=asyncio.run, args=(serve(),), name="FakeSocketMode", daemon=True)
-        self._thread.start()
-        ready.wait()
-        if errors:
-            self._thread.join()
-            raise errors[0]
-        return self
-
-    def stop(self) -> None:
-        if self._thread is None:
-            return
-        assert self._loop is not None and self._stopped is not None
-        self._loop.call_soon_threadsafe(self._stopped.set)
-        self._thread.join()
-        self._thread = self._loop = self._stopped = None
-
-    def __enter__(self) -> FakeSocketMode:
-        return self.start_in_thread()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # ---------------------------------------------------------------- the WebSocket end
 

@@ -84,7 +84,7 @@ import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qsl, unquote
 
 import jwt
@@ -94,6 +94,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 from jwt.algorithms import RSAAlgorithm
+
+from tests.fakes.threaded import ThreadedServer
 
 __all__ = [
     "BOT_FRAMEWORK_ISSUER", "BOT_FRAMEWORK_SCOPE", "TEAMS_ERRORS", "WRITE_KINDS", "Call",
@@ -203,7 +205,7 @@ def _forger() -> SigningKey:
     return _other_key
 
 
-class FakeConnector:
+class FakeConnector(ThreadedServer):
     def __init__(
         self,
         *,
@@ -236,9 +238,6 @@ class FakeConnector:
         self._tls_port: int | None = None
         self._tmp: str | None = None
         self.ca_file: str | None = None  # certifi's CAs + ours, for REQUESTS_CA_BUNDLE
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopped: asyncio.Event | None = None
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -277,7 +276,7 @@ class FakeConnector:
         """For TO_CHANNEL_FROM_BOT_LOGIN_URL: an MSAL authority (needs tls=True)."""
         return f"{self.tls_root}/adfs"
 
-    async def start(self) -> FakeConnector:
+    async def start(self) -> Self:
         app = web.Application(client_max_size=64 * 1024**2)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
@@ -298,53 +297,6 @@ class FakeConnector:
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = self.ca_file = None
-
-    async def __aenter__(self) -> FakeConnector:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    def start_in_thread(self) -> FakeConnector:
-        """Serve on a private event loop in a daemon thread; returns once listening."""
-        ready = threading.Event()
-        errors: list[BaseException] = []
-
-        async def serve() -> None:
-            try:
-                self._loop, self._stopped = asyncio.get_running_loop(), asyncio.Event()
-                await self.start()
-            except BaseException as exc:
-                errors.append(exc)
-                raise
-            finally:
-                ready.set()
-            try:
-                await self._stopped.wait()
-            finally:
-                await self.close()
-
-        self._thread = threading.Thread(target=asyncio.run, args=(serve(),), name="FakeConnector", daemon=True)
-        self._thread.start()
-        ready.wait()
-        if errors:
-            self._thread.join()
-            raise errors[0]
-        return self
-
-    def stop(self) -> None:
-        if self._thread is None:
-            return
-        assert self._loop is not None and self._stopped is not None
-        self._loop.call_soon_threadsafe(self._stopped.set)
-        self._thread.join()
-        self._thread = self._loop = self._stopped = None
-
-    def __enter__(self) -> FakeConnector:
-        return self.start_in_thread()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def _make_tls(self) -> ssl.SSLContext:
         key = ec.generate_private_key(ec.SECP256R1())

@@ -20,13 +20,11 @@ import hashlib
 import itertools
 import json
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
+from tests.fakes.sender import Sender
 
 if TYPE_CHECKING:
     from tests.fakes.teams import FakeConnector
@@ -352,7 +350,7 @@ def installation_update(
     return activity | {"action": action}
 
 
-class TeamsSender:
+class TeamsSender(Sender):
     """POSTs activities as JSON to `{base_url}{path}` like the Bot Connector does; returns
     `(status, text)`.
 
@@ -370,16 +368,6 @@ class TeamsSender:
         timeout: float = 10.0,
     ) -> None:
         self.connector, self.app_id, self.path, self.timeout = connector, app_id, path, timeout
-        self._session: aiohttp.ClientSession | None = None
-
-    async def __aenter__(self) -> TeamsSender:
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
 
     def prepare(
         self,
@@ -412,26 +400,9 @@ class TeamsSender:
     async def post(self, base_url: str, activity: Activity | bytes | str, **options: Any) -> tuple[int, str]:
         """`options`: token, forge, signed, headers (see `prepare`)."""
         url, data, headers = self.prepare(base_url, activity, **options)
-        if self._session is not None:
-            return await self._send(self._session, url, data, headers)
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout)) as session:
-            return await self._send(session, url, data, headers)
-
-    @staticmethod
-    async def _send(
-        session: aiohttp.ClientSession, url: str, data: bytes, headers: dict[str, str]
-    ) -> tuple[int, str]:
-        async with session.post(url, data=data, headers=headers) as response:
-            return response.status, await response.text()
+        return await self._post(url, data, headers)
 
     def post_sync(self, base_url: str, activity: Activity | bytes | str, **options: Any) -> tuple[int, str]:
         """Like `post`, with urllib (blocking)."""
         url, data, headers = self.prepare(base_url, activity, **options)
-        request = urllib.request.Request(url, data=data, headers=headers, method="POST")
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
-        try:
-            with opener.open(request, timeout=self.timeout) as response:
-                return response.status, response.read().decode()
-        except urllib.error.HTTPError as error:
-            with error:
-                return error.code, error.read().decode()
+        return self._post_sync(url, data, headers)

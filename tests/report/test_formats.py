@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 import subprocess
 import sys
@@ -43,6 +42,7 @@ from bot.digest import (
     StrengthItem,
 )
 from bot.export import FORMULA_START
+from tests.golden import golden
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).parent / "golden"
@@ -184,12 +184,7 @@ class Page(HTMLParser):
 
 
 def test_markdown_golden(rendered):
-    path = GOLDEN / "digest.md"
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(rendered["markdown"], encoding="utf-8")
-    assert path.exists(), f"no golden file {path.name}: run with UPDATE_GOLDEN=1"
-    assert rendered["markdown"] == path.read_text(encoding="utf-8")
+    golden(GOLDEN / "digest.md", rendered["markdown"])
 
 
 def test_markdown_has_every_section_in_order(rendered):

@@ -14,7 +14,6 @@ Regenerate the golden files with `UPDATE_GOLDEN=1 .venv/bin/python -m pytest tes
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -28,6 +27,7 @@ from bot.answers import parse
 from bot.types import CONSENT_LABELS, SECTOR_LABELS, ActionRef
 from bot.ui import Ask, Button, Buttons, Context, Divider, Field, Kind, Question, Reply, Section, Text
 from flows.common import choice, long_text, multi, scale, text, yes_no
+from tests.golden import golden_json
 
 GOLDEN = Path(__file__).parent / "golden"
 ACTION = ActionRef("story", "write", 3)
@@ -147,15 +147,6 @@ def own_limits(blocks: list[dict]) -> None:
             assert block == {"type": "divider"}
 
 
-def golden(name: str, data: dict) -> None:
-    path = GOLDEN / f"{name}.json"
-    rendered = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        path.write_text(rendered, encoding="utf-8")
-    assert path.exists(), f"no golden file {path.name}: run with UPDATE_GOLDEN=1"
-    assert path.read_text(encoding="utf-8") == rendered
-
-
 # -- golden files ----------------------------------------------------------------------
 
 MESSAGES = {
@@ -192,13 +183,13 @@ MESSAGES = {
 def test_message_golden(name):
     body = message(MESSAGES[name])
     check_message(body)
-    golden(name, body)
+    golden_json(GOLDEN / f"{name}.json", body)
 
 
 def test_modal_golden_for_every_field_kind():
     view = modal(EVERY_KIND, {"c": "D0123", "t": "T9"})
     check_view(view)
-    golden("modal_every_kind", view)
+    golden_json(GOLDEN / "modal_every_kind.json", view)
     inputs = {b["block_id"]: b for b in view["blocks"] if b["type"] == "input"}
     kinds = {fid: b["element"]["type"] for fid, b in inputs.items()}
     assert kinds == {
@@ -225,7 +216,7 @@ def test_home_golden():
     )
     view = home(blocks, ask(yes_no("again", "Map another hidden treasure?"), title="Map a treasure"))
     check_view(view)
-    golden("home", view)
+    golden_json(GOLDEN / "home.json", view)
     assert home(())["blocks"] == [{"type": "context", "elements": [
         {"type": "mrkdwn", "text": "Nothing to show yet.", "verbatim": True}]}]
 

@@ -17,7 +17,6 @@ Regenerate the golden files with `UPDATE_GOLDEN=1 .venv/bin/python -m pytest tes
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -29,6 +28,7 @@ from bot.answers import parse
 from bot.types import CONSENT_LABELS, SECTOR_LABELS, ActionRef
 from bot.ui import Ask, Button, Buttons, Context, Divider, Field, Kind, Question, Reply, Section, Text
 from flows.common import choice, long_text, multi, scale, text, yes_no
+from tests.golden import golden_json
 
 GOLDEN = Path(__file__).parent / "golden"
 SCHEMA = json.loads((Path(__file__).parent.parent / "data" / "schemas" / "adaptive-card-1.5.json").read_text())
@@ -148,15 +148,6 @@ def versions_used(data: dict) -> set[tuple[int, ...]]:
     return found
 
 
-def golden(name: str, data: dict) -> None:
-    path = GOLDEN / f"{name}.json"
-    rendered = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        path.write_text(rendered, encoding="utf-8")
-    assert path.exists(), f"no golden file {path.name}: run with UPDATE_GOLDEN=1"
-    assert path.read_text(encoding="utf-8") == rendered
-
-
 def body_types(data: dict) -> list[str]:
     return [element["type"] for element in data["body"]]
 
@@ -200,7 +191,7 @@ CARDS = {
 def test_card_golden(name):
     data = card(CARDS[name])
     check(data)
-    golden(name, data)
+    golden_json(GOLDEN / f"{name}.json", data)
 
 
 SUBMITTED = {"title": "Library late hours", "body": "", "consent": "coalition", "many": None,
@@ -210,7 +201,7 @@ SUBMITTED = {"title": "Library late hours", "body": "", "consent": "coalition", 
 def test_submitted_golden_is_read_only():
     data = submitted(EVERY_KIND, SUBMITTED)
     check(data)
-    golden("submitted", data)
+    golden_json(GOLDEN / "submitted.json", data)
     assert not [e for e in walk(data) if str(e.get("type", "")).startswith(("Input.", "Action"))]
     facts = {f["title"]: f["value"] for f in data["body"][1]["facts"]}
     assert facts["Who may see it?"] == "My coalition"
