@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, AsyncContextManager, Mapping, Protocol, Sequence
+from typing import Any, AsyncContextManager, Mapping, Protocol, Sequence, runtime_checkable
 
 from bot.digest import Digest, Scope
 from bot.records import MemberProfile, Record
@@ -192,3 +192,45 @@ class Store(References, Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class Installations(Protocol):
+    """Platform installations (e.g. Slack OAuth installs) and OAuth states, kept in our database;
+    `storage.installations.SqlInstallations` implements it."""
+
+    async def save(
+        self,
+        platform: str,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None,
+        is_bot: bool,
+        data: dict[str, Any],
+        installed_at: datetime,
+    ) -> None: ...
+
+    async def find(
+        self,
+        platform: str,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None = None,
+        is_bot: bool = False,
+    ) -> dict[str, Any] | None: ...
+
+    async def delete(
+        self,
+        platform: str,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None = None,
+        is_bot: bool | None = None,
+    ) -> int: ...
+
+    async def issue_state(self, state: str, expires_at: datetime) -> None: ...
+
+    async def consume_state(self, state: str, now: datetime) -> bool: ...
+
+
+# -- JSON <-> slack_sdk models ---------------------------------------------------------

@@ -21,7 +21,7 @@ import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from logging import Logger
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, TypeVar
 from urllib.parse import urljoin
 
 from slack_bolt.error import BoltError
@@ -32,6 +32,7 @@ from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
 from adapters.slack.settings import BOT_SCOPES, SlackSettings
+from bot.ports import Installations
 
 log = logging.getLogger(__name__)
 
@@ -49,47 +50,6 @@ Entity = TypeVar("Entity", Installation, Bot)
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
-
-
-@runtime_checkable
-class Installations(Protocol):
-    """What this module needs from storage (`storage.installations.SqlInstallations`)."""
-
-    async def save(
-        self,
-        platform: str,
-        enterprise_id: str | None,
-        team_id: str | None,
-        user_id: str | None,
-        is_bot: bool,
-        data: dict[str, Any],
-        installed_at: datetime,
-    ) -> None: ...
-
-    async def find(
-        self,
-        platform: str,
-        enterprise_id: str | None,
-        team_id: str | None,
-        user_id: str | None = None,
-        is_bot: bool = False,
-    ) -> dict[str, Any] | None: ...
-
-    async def delete(
-        self,
-        platform: str,
-        enterprise_id: str | None,
-        team_id: str | None,
-        user_id: str | None = None,
-        is_bot: bool | None = None,
-    ) -> int: ...
-
-    async def issue_state(self, state: str, expires_at: datetime) -> None: ...
-
-    async def consume_state(self, state: str, now: datetime) -> bool: ...
-
-
-# -- JSON <-> slack_sdk models ---------------------------------------------------------
 
 
 def to_data(entity: Installation | Bot) -> dict[str, Any]:
