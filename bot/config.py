@@ -10,7 +10,8 @@ import difflib
 import os
 import re
 import string
-from typing import Annotated, Any, Mapping, Sequence
+from datetime import date as Date, time as Time
+from typing import Annotated, Any, Literal, Mapping, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -71,11 +72,49 @@ def _zone(value: str) -> str:
     return value
 
 
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # index = date.weekday()
+
+
+def _day(value: Any) -> str:
+    day = str(value).strip().lower()[:3]
+    if day not in DAYS:
+        raise ValueError(f"{value!r} is not a day; use {', '.join(DAYS)}")
+    return day
+
+
+def clock_time(value: Any) -> str:
+    """'9:00' or '09:00' -> '09:00'."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+        value = f"{value // 60}:{value % 60:02d}"  # YAML 1.1 reads an unquoted 9:30 as 570
+    match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", str(value).strip())
+    if not match:
+        raise ValueError(f"{value!r} is not a time of day; write it as HH:MM, e.g. \"09:00\"")
+    return f"{int(match[1]):02d}:{match[2]}"
+
+
+def _quiet(value: Any) -> str:
+    start, sep, end = str(value).partition("-")
+    if not sep:
+        raise ValueError(f"{value!r} is not a time range; write it as \"20:00-08:00\"")
+    return f"{clock_time(start)}-{clock_time(end)}"
+
+
+def _every(value: Any) -> str:
+    """'week', '2 weeks', 'month', '3 months' -> normalised '1 week' / '2 week' / '1 month'."""
+    match = re.fullmatch(r"(?:(\d+)\s*)?(week|month)s?", str(value).strip().lower())
+    if not match or (match[1] is not None and not 1 <= int(match[1]) <= 52):
+        raise ValueError(f"{value!r} is not a period; write week, 2 weeks, month or 3 months")
+    return f"{int(match[1] or 1)} {match[2]}"
+
+
 Whole = Annotated[int, Strict()]  # not lax: `true` or "12" is a mistake here, not a number
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Slug = Annotated[Text, AfterValidator(_slug)]
 MemberRef = Text  # checked against the members list after validation
 SectorValue = Annotated[Sector, BeforeValidator(_sector)]
+Day = Annotated[str, BeforeValidator(_day)]
+ClockTime = Annotated[str, BeforeValidator(clock_time)]
+Zone = Annotated[Text, AfterValidator(_zone)]
 
 
 class _Model(BaseModel):
@@ -99,7 +138,7 @@ class _Model(BaseModel):
 class Movement(_Model):
     name: Text
     language: Text = "en"
-    timezone: Annotated[Text, AfterValidator(_zone)] = "Europe/Copenhagen"
+    timezone: Zone = "Europe/Copenhagen"
     coordinators: tuple[MemberRef, ...] = ()
 
     @property
@@ -128,6 +167,69 @@ class Coalition(_Model):
     members: tuple[MemberRef, ...] = ()
     channels: dict[Text, Text] = {}  # platform name -> channel id
     digest_for_members: bool = False
+    timezone: Zone | None = None  # else the movement's
+
+
+class SlackLimits(_Model):
+    """Slack: chat.postMessage about 1/s per channel plus a workspace-wide budget;
+    conversations.open is Tier 3 (about 50/min)."""
+
+    per_channel_per_second: Annotated[float, Field(gt=0, le=100)] = 1.0
+    per_workspace_per_minute: Annotated[float, Field(gt=0, le=100_000)] = 600.0
+    opens_per_minute: Annotated[float, Field(gt=0, le=10_000)] = 50.0
+
+
+class TeamsLimits(_Model):
+    """Teams: per conversation 7/1 s, 8/2 s, 60/30 s, 1800/h; about 50 requests/s per tenant."""
+
+    per_tenant_per_second: Annotated[float, Field(gt=0, le=10_000)] = 50.0
+    per_conversation: tuple[tuple[Whole, float], ...] = ((7, 1.0), (8, 2.0), (60, 30.0), (1800, 3600.0))
+
+
+class Delivery(_Model):
+    work_days: tuple[Day, ...] = DAYS[:5]
+    quiet_hours: Annotated[str, BeforeValidator(_quiet)] | None = "20:00-08:00"
+    grace_hours: Annotated[float, Field(ge=0, le=168)] = 6.0  # missed runs older than this are skipped
+    round_days: Annotated[float, Field(gt=0, le=60)] = 7.0  # a check-in round closes after this
+    reminders: Annotated[Whole, Field(ge=0, le=5)] = 1
+    remind_after_hours: Annotated[float, Field(gt=0, le=720)] = 48.0
+    slack: SlackLimits = SlackLimits()
+    teams: TeamsLimits = TeamsLimits()
+
+    @property
+    def quiet(self) -> tuple[Time, Time] | None:
+        if not self.quiet_hours:
+            return None
+        start, end = self.quiet_hours.split("-")
+        return Time.fromisoformat(start), Time.fromisoformat(end)
+
+    @property
+    def work_weekdays(self) -> frozenset[int]:
+        return frozenset(DAYS.index(d) for d in self.work_days)
+
+
+SCHEDULE_KINDS = ("principle", "story", "checkin", "strengths", "digest")
+
+
+class Schedule(_Model):
+    """A recurring prompt, at `time` in each member's own time zone."""
+
+    id: Slug
+    kind: Literal["principle", "story", "checkin", "strengths", "digest"]
+    days: Annotated[tuple[Day, ...], Field(min_length=1)] = ("mon",)
+    time: ClockTime = "09:00"
+    every: Annotated[str, BeforeValidator(_every)] = "1 week"
+    coalitions: tuple[Slug, ...] = ()  # empty: every coalition
+    starts_on: str | None = None  # ISO date the "every N" count starts from; default 2026-01-05
+
+    @property
+    def weekdays(self) -> frozenset[int]:
+        return frozenset(DAYS.index(d) for d in self.days)
+
+    @property
+    def period(self) -> tuple[int, str]:
+        n, unit = self.every.split()
+        return int(n), unit
 
 
 class Principle(_Model):
@@ -143,6 +245,8 @@ _SECTIONS: dict[str, tuple[type[_Model] | None, bool, bool]] = {
     "members": (Member, True, True),
     "coalitions": (Coalition, True, True),
     "principles": (Principle, True, False),
+    "delivery": (Delivery, False, False),
+    "schedules": (Schedule, True, False),
     "prompts": (None, False, False),
 }
 
@@ -155,6 +259,8 @@ class Config(_Model):
     members: tuple[Member, ...] = ()
     coalitions: tuple[Coalition, ...] = ()
     principles: tuple[Principle, ...] = ()
+    delivery: Delivery = Delivery()
+    schedules: tuple[Schedule, ...] = ()
     prompts: dict[str, str] = {}  # "flow.key" -> text, defaults already merged in
 
     _members: dict[str, Member] = PrivateAttr()
@@ -188,6 +294,14 @@ class Config(_Model):
 
     def principle(self, number: int) -> Principle | None:
         return next((p for p in self.principles if p.number == number), None)
+
+    def schedule(self, id: str) -> Schedule | None:
+        return next((s for s in self.schedules if s.id == id), None)
+
+    def zone_of(self, coalition_id: str | None) -> str:
+        """A coalition's time zone, else the movement's."""
+        coalition = self.coalition(coalition_id) if coalition_id else None
+        return (coalition and coalition.timezone) or self.movement.timezone
 
 
 # --- loading ----------------------------------------------------------------------------
@@ -238,6 +352,7 @@ def load_config(
     members_ok = "members" in parts and not any(loc[:1] == ("members",) for loc, _ in problems)
     problems += _check_references(parts, members_ok)
     problems += _check_principles(parts.get("principles", {}))
+    problems += _check_schedules(parts)
     prompts = _merge_prompts(raw.get("prompts"), default_prompts, problems)
 
     if problems:
@@ -253,6 +368,8 @@ def load_config(
         members=tuple(parts["members"].values()),
         coalitions=tuple(parts["coalitions"].values()),
         principles=tuple(principles.values()),
+        delivery=parts.get("delivery") or Delivery(),
+        schedules=tuple((parts.get("schedules") or {}).values()),
         prompts=prompts,
     )
 
@@ -341,6 +458,25 @@ def _check_principles(principles: Mapping[int, Principle]) -> Problems:
             msg = f"expected {i + 1}; principles are numbered 1, 2, 3, … in order"
             return [(("principles", i, "number"), msg)]
     return []
+
+
+def _check_schedules(parts: dict[str, Any]) -> Problems:
+    problems: Problems = []
+    coalitions = {c.id for c in parts.get("coalitions", {}).values()}
+    seen: set[str] = set()
+    for i, schedule in (parts.get("schedules") or {}).items():
+        if schedule.id in seen:
+            problems.append((("schedules", i, "id"), f"duplicate schedule id {schedule.id!r}"))
+        seen.add(schedule.id)
+        for j, c in enumerate(schedule.coalitions):
+            if coalitions and c not in coalitions:
+                problems.append((("schedules", i, "coalitions", j), f"unknown coalition id {c!r}"))
+        if schedule.starts_on is not None:
+            try:
+                Date.fromisoformat(schedule.starts_on)
+            except ValueError:
+                problems.append((("schedules", i, "starts_on"), f"{schedule.starts_on!r} is not a date; write YYYY-MM-DD"))
+    return problems
 
 
 def _merge_prompts(tree: Any, defaults: Mapping[str, str] | None, problems: Problems) -> dict:

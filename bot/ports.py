@@ -13,7 +13,7 @@ them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, AsyncContextManager, Mapping, Protocol, Sequence, runtime_checkable
 
 from bot.digest import Digest, Scope
@@ -77,6 +77,43 @@ class StoryInfo:
     created_at: datetime
 
 
+@dataclass(frozen=True)
+class RoundInfo:
+    """An impact check-in round. `origin` is unique: "leader:<uuid>" for a round a leader
+    opened, "<schedule id>:<experiment id>:<period>" for a scheduled one."""
+
+    id: int
+    origin: str
+    coalition_id: str
+    experiment_id: int
+    opened_by: str | None  # member id; None for a scheduled round
+    opened_at: datetime
+    closes_at: datetime
+    closed_at: datetime | None
+    reminders: int
+    remind_after_s: int
+    progress: Mapping[str, Any] | None = None  # where the live progress message is, and its text
+
+
+@dataclass(frozen=True)
+class AnswerInfo:
+    """One member's answer in a round, for its summary."""
+
+    member_id: str
+    citizen_impact: int
+    intended: str
+    unintended: str
+    decision: str
+
+
+@dataclass(frozen=True)
+class Override:
+    """A leader's change to a schedule for one coalition."""
+
+    paused: bool = False
+    time: str | None = None  # "HH:MM", replacing app.yaml's time
+
+
 class Reader(Protocol):
     """Read-only queries flows may make."""
 
@@ -100,6 +137,20 @@ class Reader(Protocol):
 
     async def granted_coordinators(self) -> frozenset[str]:
         """Members made coordinators in chat (app.yaml's coordinators come on top)."""
+        ...
+
+    async def round(self, round_id: int) -> RoundInfo | None: ...
+
+    async def open_round(self, coalition_id: str) -> RoundInfo | None:
+        """The coalition's most recently opened round that is not closed, if any."""
+        ...
+
+    async def answered(self, round_id: int) -> frozenset[str]:
+        """Member ids who answered the round (a check-in with this round id)."""
+        ...
+
+    async def overrides(self) -> Mapping[tuple[str, str], Override]:
+        """(schedule id, coalition id) -> the leaders' change to that schedule."""
         ...
 
     async def digest(self, scope: Scope, principles: Sequence[tuple[int, str]],
@@ -155,6 +206,187 @@ class References(Protocol):
         ...
 
 
+# -- delivery: the outbox ----------------------------------------------------------------
+
+QUEUED, SENDING, SENT, FAILED, RETRY, SKIPPED = "queued", "sending", "sent", "failed", "retry", "skipped"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message to create in the outbox. (source, occurrence, target) is unique: enqueuing
+    the same one again is a no-op, so two schedulers or a retried command never send twice."""
+
+    source: str  # "schedule:<id>", "round:<id>", "notice:<platform>"
+    occurrence: str  # e.g. the local date "2026-03-02", "invite", "reminder-1", "summary"
+    target: str  # "member:<member id>" or "channel:<coalition id>"
+    coalition_id: str
+    kind: str  # prompt | checkin | reminder | progress | summary | notice | digest
+    payload: Mapping[str, Any]  # JSON: what to say (composed when sent)
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """An outbox row a worker claimed (state "sending" until its lease ends)."""
+
+    id: int
+    source: str
+    occurrence: str
+    target: str
+    coalition_id: str
+    kind: str
+    payload: Mapping[str, Any]
+    due_at: datetime
+    attempts: int  # including this one
+    claimed_at: datetime
+    # Set when the row was taken over from a worker whose lease ran out (it may have died
+    # after sending): the sender should check whether the message already arrived.
+    interrupted_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    source: str
+    occurrence: str
+    target: str
+    coalition_id: str
+    kind: str
+    payload: Mapping[str, Any]
+    state: str
+    due_at: datetime
+    attempts: int
+    platform: str | None
+    conversation: str | None
+    message_id: str | None
+    error: str | None
+    sent_at: datetime | None
+
+
+class Outbox(Protocol):
+    """Each method is one transaction. A worker's writes to a row it claimed only apply while
+    the row is still claimed by it (returns False otherwise: another worker took over)."""
+
+    async def enqueue(self, items: Sequence[Outgoing], now: datetime) -> int:
+        """Insert the rows that do not exist yet (state queued); returns how many were new."""
+        ...
+
+    async def claim(self, worker: str, now: datetime, limit: int, lease: timedelta) -> list[Claimed]:
+        """Up to `limit` rows due by `now` (queued, retry, or sending with an expired lease),
+        oldest due first, now "sending" for `worker` until now + lease. PostgreSQL: FOR UPDATE
+        SKIP LOCKED, so concurrent workers never claim the same row."""
+        ...
+
+    async def sent(self, id: int, worker: str, platform: str, conversation: str | None,
+                   message_id: str | None, now: datetime) -> bool: ...
+
+    async def retry(self, id: int, worker: str, at: datetime, error: str | None) -> bool:
+        """Back to the queue until `at` (a 429, a 5xx, or quiet hours: error None)."""
+        ...
+
+    async def failed(self, id: int, worker: str, error: str, now: datetime) -> bool:
+        """Permanently failed: never retried."""
+        ...
+
+    async def skipped(self, id: int, worker: str, reason: str, now: datetime) -> bool:
+        """Not sent on purpose (answered already, round closed, too late)."""
+        ...
+
+    async def outbox(self, source: str | None = None, target: str | None = None) -> list[OutboxRow]: ...
+
+    async def outbox_message(self, source: str, occurrence: str, target: str) -> OutboxRow | None: ...
+
+    async def heartbeat(self, worker: str, now: datetime, within: timedelta) -> int:
+        """Note that `worker` is alive; returns how many workers were seen within `within`
+        (itself included), so a shared rate budget can be divided among them."""
+        ...
+
+
+class DeliveryError(Exception):
+    """A send did not happen. `permanent`: retrying cannot help (blocked, not in the roster,
+    account inactive, uninstalled). Otherwise it may be retried, after `retry_after` seconds
+    when the platform said so (429 Retry-After)."""
+
+    def __init__(self, reason: str, *, permanent: bool = False, retry_after: float | None = None):
+        super().__init__(reason)
+        self.reason, self.permanent, self.retry_after = reason, permanent, retry_after
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """Where a sent message is, to update it in place later."""
+
+    platform: str
+    conversation: str | None
+    message_id: str | None
+
+
+class Sender(Protocol):
+    """One platform's outbound side for the outbox. Implementations keep the platform's
+    rate limits themselves (waiting before a call rather than discovering a 429), and raise
+    `DeliveryError` for anything that was not delivered."""
+
+    platform: str
+    can_check_sent: bool  # whether `already_sent` can actually look
+
+    def reaches(self, member_id: str) -> bool:
+        """The member has an account on this platform (app.yaml)."""
+        ...
+
+    async def to_member(self, member_id: str, reply: Any, tag: str) -> Delivered:
+        """A direct message. `tag` (the outbox row id) goes along where the platform keeps
+        it (Slack message metadata), so `already_sent` can find the message later."""
+        ...
+
+    async def to_channel(self, coalition_id: str, reply: Any, tag: str) -> Delivered | None:
+        """The coalition's channel on this platform: the first block as a post, the rest in
+        its thread. None when the coalition has no channel here."""
+        ...
+
+    async def update(self, where: Delivered, reply: Any) -> None:
+        """Replace a message sent earlier (a live progress message)."""
+        ...
+
+    async def already_sent(self, member_id: str, tag: str, since: datetime) -> Delivered | None:
+        """After a crash mid-send: the message tagged `tag` if it arrived (None if not, or if
+        the platform cannot tell: see `can_check_sent`)."""
+        ...
+
+
+class Schedules(Protocol):
+    """What the scheduler keeps between runs; one transaction per call."""
+
+    async def planned_until(self, name: str) -> datetime | None:
+        """Up to when the schedule `name` was planned (None: never)."""
+        ...
+
+    async def set_planned_until(self, name: str, until: datetime) -> None: ...
+
+    async def open_or_get_round(self, origin: str, coalition_id: str, experiment_id: int,
+                                opened_by: str | None, opened_at: datetime, closes_at: datetime,
+                                reminders: int, remind_after_s: int) -> RoundInfo:
+        """The round with this origin, created if new (idempotent)."""
+        ...
+
+    async def rounds(self, *, open_only: bool = False, closed_since: datetime | None = None) -> list[RoundInfo]:
+        """Open rounds, or those closed since a time (or all)."""
+        ...
+
+    async def close_round(self, round_id: int, now: datetime) -> bool:
+        """Close it; False if it was closed already."""
+        ...
+
+    async def round_answers(self, round_id: int) -> list[AnswerInfo]: ...
+
+    async def set_progress(self, round_id: int, progress: Mapping[str, Any]) -> None: ...
+
+    async def save_zone(self, member_id: str, zone: str, source: str, now: datetime) -> None:
+        """A member's time zone from their platform profile (IANA name)."""
+        ...
+
+    async def zones(self) -> Mapping[str, str]: ...
+
+
 class Unit(Reader, References, Protocol):
     """One transaction. Committed when the context exits cleanly, rolled back otherwise."""
 
@@ -177,7 +409,7 @@ class Unit(Reader, References, Protocol):
         ...
 
 
-class Store(References, Protocol):
+class Store(References, Outbox, Schedules, Protocol):
     """The database. Its `References` methods each run in a transaction of their own;
     use a `Unit`'s to save a reference together with the rest of a turn."""
 

@@ -7,7 +7,7 @@ flow's state, so an answer is either fully recorded or not at all.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Mapping
 
 
@@ -158,6 +158,39 @@ class CoordinatorRevoke:
     member_id: str
 
 
+@dataclass(frozen=True)
+class CheckInRound:
+    """A leader opens an impact check-in round: the round and one invitation per member are
+    stored together (outbox rows), plus the leader's live progress message."""
+
+    coalition_id: str
+    experiment_id: int
+    opened_by: str  # member id of the leader; they get the progress message
+    members: tuple[str, ...]  # who is invited
+    closes_at: datetime
+    reminders: int
+    remind_after_s: int
+
+
+@dataclass(frozen=True)
+class RoundClosed:
+    """A leader closes a round early (closing a closed round changes nothing)."""
+
+    round_id: int
+    member_id: str
+
+
+@dataclass(frozen=True)
+class ScheduleChanged:
+    """A leader pauses, resumes or moves a schedule for one coalition. None: unchanged."""
+
+    schedule_id: str
+    coalition_id: str
+    member_id: str
+    paused: bool | None = None
+    time: str | None = None  # "HH:MM"
+
+
 Record = (
     MemberProfile
     | Resource
@@ -173,4 +206,7 @@ Record = (
     | DigestShown
     | CoordinatorGrant
     | CoordinatorRevoke
+    | CheckInRound
+    | RoundClosed
+    | ScheduleChanged
 )
