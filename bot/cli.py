@@ -81,8 +81,9 @@ def chat(config_file: str | None, user: str, coalition: str | None) -> None:
         engine = await open_engine(config)
         # Undecodable bytes become U+FFFD instead of ending the chat.
         sys.stdin.reconfigure(errors="replace")
+        ref = conversation(user, coalition)
         try:
-            await run_chat(engine, conversation(user, coalition), sys.stdin, sys.stdout, sys.stdin.isatty())
+            await run_chat(engine, ref, sys.stdin, sys.stdout, sys.stdin.isatty(), _console_outbox(engine, ref))
         finally:
             await engine.store.close()
 
@@ -90,6 +91,27 @@ def chat(config_file: str | None, user: str, coalition: str | None) -> None:
         asyncio.run(main())
     except KeyboardInterrupt:
         click.echo("\nBye. Your answers so far are saved.")
+
+
+def _console_outbox(engine, ref):
+    """Schedules and check-ins in the terminal chat: plan, then deliver what is due for the
+    person at the keyboard (others' messages wait until they open the chat)."""
+    from adapters.console.sender import ConsoleSender
+    from bot.delivery import Delivery
+    from bot.scheduler import Planner
+
+    member = engine.actor(ref).member_id
+    planner = Planner(engine.store, engine.config, platforms=frozenset({"console"}))
+
+    async def deliver(show) -> None:
+        sender = ConsoleSender(engine.config, member, show)
+        await planner.tick()
+        delivery = Delivery(engine.store, engine.config, {"console": sender}, compose=engine.compose,
+                            targets=frozenset({f"member:{member}"}))
+        await delivery.run_once()
+        await delivery.refresh_progress()
+
+    return deliver
 
 
 @cli.command()

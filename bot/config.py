@@ -92,7 +92,9 @@ def clock_time(value: Any) -> str:
     return f"{int(match[1]):02d}:{match[2]}"
 
 
-def _quiet(value: Any) -> str:
+def _quiet(value: Any) -> str | None:
+    if value is False or str(value).strip().lower() in ("off", "none", "no"):
+        return None  # YAML reads an unquoted `off` or `no` as false
     start, sep, end = str(value).partition("-")
     if not sep:
         raise ValueError(f"{value!r} is not a time range; write it as \"20:00-08:00\"")
@@ -188,7 +190,7 @@ class TeamsLimits(_Model):
 
 class Delivery(_Model):
     work_days: tuple[Day, ...] = DAYS[:5]
-    quiet_hours: Annotated[str, BeforeValidator(_quiet)] | None = "20:00-08:00"
+    quiet_hours: Annotated[str | None, BeforeValidator(_quiet)] = "20:00-08:00"  # or off
     grace_hours: Annotated[float, Field(ge=0, le=168)] = 6.0  # missed runs older than this are skipped
     round_days: Annotated[float, Field(gt=0, le=60)] = 7.0  # a check-in round closes after this
     reminders: Annotated[Whole, Field(ge=0, le=5)] = 1

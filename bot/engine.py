@@ -112,15 +112,37 @@ class Engine:
         name = member.name if member else str(ref.extra.get("name") or ref.user)
         coalition = self.config.coalition(coalition_id) if coalition_id else None
         coalition = coalition or self._coalition_for(ref, member_id)
-        roles = {Role.MEMBER}
-        if self.config.is_leader(member_id, coalition.id):
-            roles.add(Role.LEADER)
-        if self.config.is_coordinator(member_id) or member_id in granted:
-            roles.add(Role.COORDINATOR)
         # A Slack Connect member's home workspace differs from ours: keep it with the record.
         home = ref.extra.get("user_team")
         platform = f"{ref.platform}:{home}" if home and home != ref.tenant else ref.platform
-        return Actor(member_id, name, coalition.id, frozenset(roles), platform)
+        return self._actor(member_id, name, coalition.id, granted, platform)
+
+    def _actor(self, member_id: str, name: str, coalition_id: str, granted: frozenset[str],
+               platform: str = "") -> Actor:
+        roles = {Role.MEMBER}
+        if self.config.is_leader(member_id, coalition_id):
+            roles.add(Role.LEADER)
+        if self.config.is_coordinator(member_id) or member_id in granted:
+            roles.add(Role.COORDINATOR)
+        return Actor(member_id, name, coalition_id, frozenset(roles), platform)
+
+    async def compose(self, member_id: str, coalition_id: str, command: str,
+                      caps: Capabilities = Capabilities(can_show_buttons=True)) -> Reply | None:
+        """Run a read-only command (one that asks nothing, e.g. a scheduled digest) as a
+        member and return what it says, or None if it has nothing to say or they may not."""
+        word, _, args = command.partition(" ")
+        flow = self.commands[word]
+        async with self.store.unit() as unit:
+            granted = await unit.granted_coordinators()
+            actor = self._actor(member_id, self.people.get(member_id, member_id), coalition_id, granted)
+            if not flow.interrupts or not actor.has(flow.role):
+                return None
+            outcome = await flow.start(self._context(unit, actor, caps, {}), word, args)
+            if not isinstance(outcome, Done) or not outcome.say:
+                return None
+            if outcome.records:
+                await unit.add(outcome.records, self.clock())
+            return Reply(blocks=outcome.say + outcome.detail)
 
     def _coalition_for(self, ref: ConversationRef, member_id: str) -> Any:
         """The chosen coalition, else the channel's, else the member's first, else the first."""
@@ -311,6 +333,8 @@ class Engine:
             data=data,
             people=self.people,
             coalitions=config.coalitions,
+            delivery=config.delivery,
+            schedules=config.schedules,
         )
 
     def _limit(self, field: Field) -> int:

@@ -66,6 +66,8 @@ class Context:
     data: dict[str, Any] = field(default_factory=dict)
     people: Mapping[str, str] = field(default_factory=dict)  # member id -> display name
     coalitions: Sequence[Any] = ()  # every coalition of the movement
+    delivery: Any = None  # work days, quiet hours, round length, reminders
+    schedules: Sequence[Any] = ()  # the movement's schedules (id, kind, days, time, every, coalitions)
 
     def t(self, key: str, **values: Any) -> str:
         """A prompt from the movement's prompt library, with {placeholders} filled in."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, AsyncContextManager, Mapping, Protocol, Sequence, runtime_checkable
+from typing import Any, AsyncContextManager, Collection, Mapping, Protocol, Sequence, runtime_checkable
 
 from bot.digest import Digest, Scope
 from bot.records import MemberProfile, Record
@@ -271,10 +271,12 @@ class Outbox(Protocol):
         """Insert the rows that do not exist yet (state queued); returns how many were new."""
         ...
 
-    async def claim(self, worker: str, now: datetime, limit: int, lease: timedelta) -> list[Claimed]:
+    async def claim(self, worker: str, now: datetime, limit: int, lease: timedelta,
+                    targets: Collection[str] | None = None) -> list[Claimed]:
         """Up to `limit` rows due by `now` (queued, retry, or sending with an expired lease),
         oldest due first, now "sending" for `worker` until now + lease. PostgreSQL: FOR UPDATE
-        SKIP LOCKED, so concurrent workers never claim the same row."""
+        SKIP LOCKED, so concurrent workers never claim the same row. `targets`: only rows for
+        these (the terminal chat delivers only to the person at the keyboard)."""
         ...
 
     async def sent(self, id: int, worker: str, platform: str, conversation: str | None,

@@ -1,28 +1,48 @@
-"""Impact check-in on a running experiment: perceived impact among citizens, effect per
-stakeholder group, intended and unintended effects, evidence and a decision. Seed, tip 6.
+"""Impact check-ins on a running experiment (seed, tip 6).
+
+A leader opens a round with `checkin [experiment]`: every member of the coalition is asked,
+in their own chat, how the experiment lands: perceived impact among citizens, the effect
+per stakeholder group, intended and unintended effects, evidence and a decision. Members
+answer with `impact` (the button on the invitation types it). `checkin close` ends the
+round early; otherwise it closes after `delivery.round_days`, and its summary goes to the
+coalition's channel.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
 from bot.flow import Context, Done, Flow, Go, said
-from bot.records import CheckIn
+from bot.records import CheckIn, CheckInRound, RoundClosed
 from bot.types import DECISION_LABELS, Role
 from bot.ui import Question, Text
 
 from flows.common import choice, long_text, scale, text
 
 
-class ImpactCheckIn(Flow):
+class CheckInRounds(Flow):
     name = "checkin"
-    summary = "check in on the impact of a running experiment"
+    summary = "ask every member of the coalition to check in on an experiment's impact"
     entries = {"checkin": "pick"}
-    usages = {"checkin": "checkin [experiment]"}
+    usages = {"checkin": "checkin [experiment] | checkin close"}
     role = Role.LEADER
 
     async def start(self, ctx: Context, command: str, args: str):
-        running = await ctx.read.experiments(ctx.coalition.id, running_on=ctx.today)
+        coalition = ctx.coalition
+        current = await ctx.read.open_round(coalition.id)
+        if args.strip().lower() == "close":
+            if current is None:
+                return Done(say=said(ctx.t("checkin.no_round", coalition=coalition.name)))
+            title = await _title(ctx, current.experiment_id)
+            return Done(records=(RoundClosed(current.id, ctx.actor.member_id),),
+                        say=said(ctx.t("checkin.closed", experiment=title)))
+        if current is not None:
+            title = await _title(ctx, current.experiment_id)
+            return Done(say=said(ctx.t("checkin.already_open", experiment=title)))
+        running = await ctx.read.experiments(coalition.id, running_on=ctx.today)
         if not running:
-            return Done(say=said(ctx.t("checkin.none", coalition=ctx.coalition.name)))
+            return Done(say=said(ctx.t("checkin.none", coalition=coalition.name)))
         if args:
             wanted = args.strip().lower()
             match = [e for e in running if wanted in (str(e.id), e.title.lower())]
@@ -30,8 +50,7 @@ class ImpactCheckIn(Flow):
                 return Done(say=said(ctx.t("checkin.unknown", name=args.strip())))
             running = match
         if len(running) == 1:
-            ctx.data["experiment"] = running[0].id
-            return Go("impact")
+            return self._open(ctx, running[0])
         return Go("pick")
 
     async def ask_pick(self, ctx: Context) -> Question:
@@ -40,7 +59,40 @@ class ImpactCheckIn(Flow):
         return Question(title="Impact check-in", fields=(choice("experiment", ctx.t("checkin.pick"), labels),))
 
     async def on_pick(self, ctx: Context, a: dict):
-        ctx.data["experiment"] = int(a["experiment"])
+        if await ctx.read.open_round(ctx.coalition.id) is not None:  # another leader was quicker
+            return Done(say=said(ctx.t("checkin.already_open", experiment="an experiment")))
+        return self._open(ctx, await ctx.read.experiment(int(a["experiment"])))
+
+    def _open(self, ctx: Context, experiment) -> Done:
+        coalition, delivery = ctx.coalition, ctx.delivery
+        members = tuple(dict.fromkeys(coalition.leaders + coalition.members))
+        closes = ctx.now + timedelta(days=delivery.round_days)
+        zone = ZoneInfo(coalition.timezone or ctx.movement.timezone)
+        record = CheckInRound(coalition.id, experiment.id, ctx.actor.member_id, members, closes,
+                              delivery.reminders, int(delivery.remind_after_hours * 3600))
+        when = closes.astimezone(zone).strftime("%a %d %b %H:%M")
+        return Done(records=(record,), say=said(ctx.t(
+            "checkin.opened", experiment=experiment.title, count=len(members), closes=when)))
+
+
+class ImpactAnswer(Flow):
+    name = "impact"
+    summary = "answer an impact check-in on an experiment"
+    entries = {"impact": "impact"}
+    usages = {"impact": "impact [round]"}
+
+    async def start(self, ctx: Context, command: str, args: str):
+        wanted = args.strip().lstrip("#")
+        round = (await ctx.read.round(int(wanted)) if wanted.isascii() and wanted.isdigit()
+                 else await ctx.read.open_round(ctx.coalition.id))
+        coalition = ctx.coalition_named(round.coalition_id) if round else None
+        me = ctx.actor.member_id
+        if round is None or coalition is None or me not in coalition.leaders + coalition.members:
+            return Done(say=said(ctx.t("checkin.nothing_to_answer", coalition=ctx.coalition.name)))
+        refusal = await _refusal(ctx, round)
+        if refusal:
+            return refusal
+        ctx.data.update(round=round.id, experiment=round.experiment_id, coalition=round.coalition_id)
         return Go("impact")
 
     async def ask_impact(self, ctx: Context) -> Question:
@@ -63,13 +115,28 @@ class ImpactCheckIn(Flow):
         )
 
     async def on_impact(self, ctx: Context, a: dict):
+        round = await ctx.read.round(ctx.data["round"])
+        refusal = await _refusal(ctx, round)  # it may have closed while they were answering
+        if refusal:
+            return refusal
         experiment = await ctx.read.experiment(ctx.data["experiment"])
         effects = tuple((g, a[f"effect_{i}"]) for i, g in enumerate(experiment.stakeholders))
         record = CheckIn(
-            ctx.coalition.id, ctx.actor.member_id, experiment.id, a["citizen_impact"], effects,
-            a["intended"], a["unintended"], a["evidence"], a["decision"],
+            round.coalition_id, ctx.actor.member_id, experiment.id, a["citizen_impact"], effects,
+            a["intended"], a["unintended"], a["evidence"], a["decision"], round_id=str(round.id),
         )
         decision = DECISION_LABELS[a["decision"]]
-        saved = ctx.t("checkin.saved", experiment=experiment.title, decision=decision)
-        news = ctx.t("checkin.announce", experiment=experiment.title, impact=a["citizen_impact"], decision=decision)
-        return Done(records=(record,), say=said(saved), announce=said(news))
+        return Done(records=(record,), say=said(ctx.t("checkin.saved", experiment=experiment.title, decision=decision)))
+
+
+async def _title(ctx: Context, experiment_id: int) -> str:
+    experiment = await ctx.read.experiment(experiment_id)
+    return experiment.title if experiment else f"experiment {experiment_id}"
+
+
+async def _refusal(ctx: Context, round) -> Done | None:
+    if round.closed_at is not None:
+        return Done(say=said(ctx.t("checkin.round_closed", experiment=await _title(ctx, round.experiment_id))))
+    if ctx.actor.member_id in await ctx.read.answered(round.id):
+        return Done(say=said(ctx.t("checkin.answered_before", experiment=await _title(ctx, round.experiment_id))))
+    return None

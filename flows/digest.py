@@ -48,6 +48,9 @@ class Digests(Flow):
 
     async def start(self, ctx: Context, command: str, args: str):
         words = args.split()
+        # "if-new": a scheduled digest, sent only when there is something new to show.
+        only_if_new = "if-new" in words
+        words = [w for w in words if w != "if-new"]
         days = DEFAULT_DAYS
         if words and period_days(words[-1]) is not None:
             days = period_days(words.pop())
@@ -63,6 +66,8 @@ class Digests(Flow):
         wanted = {c.id: tuple(c.wanted_sectors) for c in ctx.coalitions}
         digest = (await ctx.read.digest(scope, principles, wanted, ctx.today)).with_names(ctx.people)
         title = self._title(ctx, scope, days)
+        if digest.nothing_new and only_if_new:
+            return Done()
         if digest.nothing_new:
             return Done(say=said(f"*{title}*: nothing new since the last digest. Quiet weeks happen: "
                                  "who has a story or a reflection to share?"),

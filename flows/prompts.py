@@ -100,7 +100,17 @@ PROMPTS: dict[str, dict[str, str]] = {
         "saved": "Experiment *{title}* is registered, running {starts} to {ends}. Leaders check in on its impact with *checkin*.",
     },
     "checkin": {
-        "pick": "Which experiment are we checking in on?",
+        "pick": "Which experiment should the coalition check in on?",
+        "opened": (
+            "Check-in round on *{experiment}* is open: I am asking {count} members now. "
+            "Your progress message follows and updates itself. It closes {closes}, or type *checkin close*."
+        ),
+        "already_open": "A check-in round on *{experiment}* is still open. Close it first with *checkin close*.",
+        "no_round": "There is no open check-in round in {coalition}. Start one with *checkin*.",
+        "closed": "Closed the check-in round on *{experiment}*. The summary goes to the coalition's channel.",
+        "round_closed": "The check-in round on *{experiment}* has closed, so I can't take answers for it any more. Thank you all the same!",
+        "answered_before": "You already answered this check-in on *{experiment}*. Thank you!",
+        "nothing_to_answer": "There is no open check-in for you in {coalition} right now.",
         "none": "There is no running experiment in {coalition} right now. Register one with *experiment*.",
         "unknown": "I couldn't find a running experiment called '{name}'.",
         "title": "Impact check-in: {experiment}",
@@ -113,6 +123,51 @@ PROMPTS: dict[str, dict[str, str]] = {
         "decision": "What do we do now?",
         "saved": "Check-in saved for *{experiment}*. Decision: {decision}.",
         "announce": "Impact check-in on *{experiment}*: citizens' perceived impact {impact}/5. Decision: {decision}.",
+    },
+    "round": {
+        "invite": (
+            "*Impact check-in: {experiment}* ({coalition})\n"
+            "How is our experiment landing for the people it is for? Your view counts, "
+            "including the effects nobody planned. It takes about three minutes."
+        ),
+        "reminder": (
+            "A gentle reminder: the impact check-in on *{experiment}* is still open until {closes}. "
+            "Every voice helps the coalition decide what to do next."
+        ),
+        "answer": "Answer the check-in",
+        "close": "Close the round",
+        "progress": "*Check-in round on {experiment}*: sent {sent}/{total} · {unreachable} unreachable · {answered} answered",
+        "progress_open": "Open until {closes}.",
+        "progress_closed": "Closed. The summary is in the coalition's channel.",
+        "summary": "Impact check-in on *{experiment}* closed: {answers} answer(s), citizens' perceived impact {average}/5 on average.",
+        "summary_none": "Impact check-in on *{experiment}* closed without answers.",
+        "intended": "Intended effects people see",
+        "unintended": "Unintended effects",
+        "decisions": "What people think we should do",
+    },
+    "schedule": {
+        "principle": "*This week's principle, #{number}: {title}*\n{question}",
+        "principle_button": "Reflect now",
+        "story": (
+            "*Time for an ambassador story.* What happened lately in our co-creation that others "
+            "could learn from? A small story is enough: who met, what changed, what surprised you."
+        ),
+        "story_button": "Share a story",
+        "strengths": (
+            "*A strengths round.* Think of a recent success in our coalition, large or small. "
+            "What made it work, and how could we do more of it?"
+        ),
+        "strengths_button": "Share a success",
+        "list_title": "Schedules for {coalition}",
+        "none": "No schedules are set up. A movement defines them under `schedules:` in app.yaml.",
+        "unknown": "I don't know a schedule called '{name}'. Type *schedule* to see them.",
+        "paused": "Paused *{name}* for {coalition}. Type *schedule resume {name}* to start it again.",
+        "resumed": "Resumed *{name}* for {coalition}. The next one is {next}.",
+        "moved": "*{name}* now goes out at {time} (each member's local time) for {coalition}. The next one is {next}.",
+        "usage": "Try `schedule`, `schedule pause <name>`, `schedule resume <name>` or `schedule time <name> HH:MM`.",
+    },
+    "delivery": {
+        "unreachable": "I could not reach {name} on {platform}: {reason}. They may need to install or unblock the app, or write to it once.",
     },
     "reflect": {
         "pick": "Which principle would you like to reflect on?",

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from bot.flow import Flow
 
-from flows.checkin import ImpactCheckIn
+from flows.checkin import CheckInRounds, ImpactAnswer
 from flows.coordinator import Coordinators
 from flows.digest import Digests
 from flows.experiment import StartSmall
 from flows.frame import Framing
 from flows.join import Join
 from flows.reflect import Reflect
+from flows.schedule import Schedules
 from flows.status import Status
 from flows.story import AmbassadorStory
 from flows.strengths import Strengths
 
 
 def all_flows() -> list[Flow]:
-    return [Join(), Strengths(), Framing(), StartSmall(), ImpactCheckIn(), Reflect(), AmbassadorStory(), Status(), Digests(), Coordinators()]
+    return [Join(), Strengths(), Framing(), StartSmall(), CheckInRounds(), ImpactAnswer(), Reflect(), AmbassadorStory(), Status(),
+            Digests(), Schedules(), Coordinators()]

@@ -1,14 +1,17 @@
-"""Engine creation: `DATABASE_URL` picks SQLite (default, embedded) or PostgreSQL."""
+"""Engine creation: `DATABASE_URL` picks SQLite (default, embedded) or PostgreSQL; and
+the small helpers every storage module shares."""
 
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Insert, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 DEFAULT_SQLITE_PATH = Path("var") / "cocreate.db"
 
@@ -28,6 +31,20 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
     return engine
+
+
+def dialect_insert(connection: AsyncConnection, model: Any) -> Insert:
+    """The dialect's INSERT, for ON CONFLICT: a plain INSERT that hits a unique
+    constraint would abort the whole PostgreSQL transaction."""
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    return dialect.insert(model)
+
+
+def aware(*times: datetime) -> None:
+    """Raise ValueError for a naive datetime (UTCDateTime would, wrapped, only on write)."""
+    for value in times:
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass a timezone-aware datetime")
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

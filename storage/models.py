@@ -192,6 +192,7 @@ class CheckInRow(_Contribution, Base):
             "ix_checkins_experiment_created",
             "experiment_id", "created_at", "citizen_impact", "decision",
         ),
+        Index("ix_checkins_round", "round_id"),  # a round's answers
     )
     experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id"))
     citizen_impact: Mapped[int]
@@ -337,3 +338,93 @@ class ConversationRefRow(Base):
     updated_at: Mapped[datetime]
     unreachable_reason: Mapped[str | None]
     unreachable_at: Mapped[datetime | None]
+
+
+# -- delivery and scheduling -----------------------------------------------------------
+
+
+class OutboxMessage(Base):
+    """A message to send (`bot.ports.Outbox`). (source, occurrence, target) is unique, so
+    enqueuing again is a no-op; workers claim due rows under a lease."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("source", "occurrence", "target", name="uq_outbox_key"),
+        Index("ix_outbox_state_due", "state", "due_at"),  # what claim() looks for
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(200))
+    occurrence: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(200))
+    coalition_id: Mapped[str] = mapped_column(ID)
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]]
+    state: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    claimed_by: Mapped[str | None] = mapped_column(ID)
+    claimed_at: Mapped[datetime | None]
+    lease_until: Mapped[datetime | None]
+    # The claimed_at of the first claim whose lease ran out: that worker may have sent.
+    interrupted_at: Mapped[datetime | None]
+    platform: Mapped[str | None] = mapped_column(String(32))
+    conversation: Mapped[str | None] = mapped_column(String(512))
+    message_id: Mapped[str | None] = mapped_column(ID)
+    error: Mapped[str | None]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class RoundRow(Base):
+    """An impact check-in round (`bot.ports.RoundInfo`); `origin` makes opening idempotent."""
+
+    __tablename__ = "rounds"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    origin: Mapped[str] = mapped_column(String(255), unique=True)
+    coalition_id: Mapped[str] = mapped_column(ID, index=True)
+    experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id"))
+    opened_by: Mapped[str | None] = mapped_column(ID)
+    opened_at: Mapped[datetime]
+    closes_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    reminders: Mapped[int]
+    remind_after_s: Mapped[int]
+    progress: Mapped[dict[str, Any] | None]
+
+
+class ScheduleOverride(Base):
+    """A leader's change to one schedule for one coalition (`bot.ports.Override`)."""
+
+    __tablename__ = "schedule_overrides"
+    schedule_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    coalition_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    paused: Mapped[bool] = mapped_column(Boolean)
+    time: Mapped[str | None] = mapped_column(String(5))  # "HH:MM"
+    changed_by: Mapped[str] = mapped_column(ID)
+    changed_at: Mapped[datetime]
+
+
+class ScheduleMark(Base):
+    """Up to when the scheduler has planned (enqueued) a schedule's messages."""
+
+    __tablename__ = "schedule_marks"
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    planned_until: Mapped[datetime]
+
+
+class MemberZone(Base):
+    """A member's IANA time zone, as their platform profile gave it."""
+
+    __tablename__ = "member_zones"
+    member_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(32))
+    updated_at: Mapped[datetime]
+
+
+class DeliveryWorker(Base):
+    """Delivery workers' heartbeats, so they can share a rate budget."""
+
+    __tablename__ = "delivery_workers"
+    worker: Mapped[str] = mapped_column(String(255), primary_key=True)
+    seen_at: Mapped[datetime]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-
 import dataclasses
+import re
+import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -12,15 +13,24 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import Float, Insert, Select, case, cast, delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import records as r
 from bot.digest import Digest, Scope
-from bot.ports import ExperimentInfo, FlowState, FrameInfo, StaleState, StatementInfo, StoryInfo
+from bot.ports import (
+    ExperimentInfo,
+    FlowState,
+    FrameInfo,
+    Outgoing,
+    Override,
+    RoundInfo,
+    StaleState,
+    StatementInfo,
+    StoryInfo,
+)
 from bot.types import ConversationRef
 from storage import digest as digests
-from storage.db import create_engine
+from storage.db import aware, create_engine, dialect_insert
 from storage.models import (
     Base,
     CheckInEffect,
@@ -37,11 +47,15 @@ from storage.models import (
     ProcessedEvent,
     ReflectionRow,
     ResourceRow,
+    RoundRow,
+    ScheduleOverride,
     StoryPrinciple,
     StoryRow,
     StorySector,
     StrengthRow,
 )
+from storage.outbox import SqlOutbox, enqueue
+from storage.schedules import SqlSchedules, close_round, round_info, round_key, round_query
 
 # Records that map field-for-field onto a table (plus created_at).
 _PLAIN: dict[type, type[Base]] = {
@@ -53,8 +67,9 @@ _PLAIN: dict[type, type[Base]] = {
 }
 
 
-class SqlStore:
-    """The Store: one engine, one transaction per `unit()`."""
+class SqlStore(SqlOutbox, SqlSchedules):
+    """The Store: one engine, one transaction per `unit()` (and per outbox or schedules
+    call)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -76,9 +91,14 @@ class SqlStore:
             yield
 
     @asynccontextmanager
-    async def unit(self) -> AsyncIterator[SqlUnit]:
+    async def _begin(self) -> AsyncIterator[AsyncConnection]:
         # engine.begin(): COMMIT on clean exit, ROLLBACK if the block raises.
         async with self._turn(), self.engine.begin() as connection:
+            yield connection
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[SqlUnit]:
+        async with self._begin() as connection:
             yield SqlUnit(connection)
 
     async def export(self, coalition_id: str) -> dict[str, list[dict[str, Any]]]:
@@ -144,10 +164,7 @@ class SqlUnit:
         self._db = connection
 
     def _insert(self, model: type[Base]) -> Insert:
-        # The dialect's INSERT, for ON CONFLICT: a plain INSERT that hits a unique
-        # constraint would abort the whole PostgreSQL transaction.
-        dialect = postgresql if self._db.dialect.name == "postgresql" else sqlite
-        return dialect.insert(model)
+        return dialect_insert(self._db, model)
 
     # -- Unit ------------------------------------------------------------------
 
@@ -270,7 +287,55 @@ class SqlUnit:
                 await self._db.execute(
                     delete(CoordinatorGrantRow).where(CoordinatorGrantRow.member_id == record.member_id))
                 return 0
+            case r.CheckInRound():
+                return await self._open_round(record, now)
+            case r.RoundClosed():
+                await close_round(self._db, record.round_id, now)
+                return 0
+            case r.ScheduleChanged():
+                await self._change_schedule(record, now)
+                return 0
         raise TypeError(f"cannot store {type(record).__name__}")
+
+    async def _open_round(self, record: r.CheckInRound, now: datetime) -> int:
+        """The round, its invitations and the leader's progress message, all at once."""
+        aware(record.closes_at)
+        await self._require(ExperimentRow, record.experiment_id, record.coalition_id)
+        round_id = await self._insert_id(RoundRow, {
+            "origin": f"leader:{uuid.uuid4().hex}",
+            "coalition_id": record.coalition_id,
+            "experiment_id": record.experiment_id,
+            "opened_by": record.opened_by,
+            "opened_at": now,
+            "closes_at": record.closes_at,
+            "reminders": record.reminders,
+            "remind_after_s": record.remind_after_s,
+        })
+
+        def message(occurrence: str, member_id: str, kind: str) -> Outgoing:
+            return Outgoing(
+                f"round:{round_id}", occurrence, f"member:{member_id}", record.coalition_id,
+                kind, {"round": round_id}, due_at=now,
+            )
+
+        await enqueue(self._db, [
+            *(message("invite", m, "checkin") for m in record.members),
+            message("progress", record.opened_by, "progress"),
+        ], now)
+        return round_id
+
+    async def _change_schedule(self, change: r.ScheduleChanged, now: datetime) -> None:
+        """Upsert the override; what the change leaves None keeps its stored value."""
+        if change.time is not None and not _HH_MM.fullmatch(change.time):
+            raise ValueError(f"schedule time {change.time!r} is not HH:MM")
+        given = {k: v for k, v in (("paused", change.paused), ("time", change.time)) if v is not None}
+        stamp = {"changed_by": change.member_id, "changed_at": now}
+        key = {"schedule_id": change.schedule_id, "coalition_id": change.coalition_id}
+        await self._db.execute(
+            self._insert(ScheduleOverride)
+            .values(key | {"paused": False, "time": None} | given | stamp)
+            .on_conflict_do_update(index_elements=list(key), set_=given | stamp)
+        )
 
     async def granted_coordinators(self) -> frozenset[str]:
         rows = await self._db.execute(select(CoordinatorGrantRow.member_id))
@@ -509,6 +574,36 @@ class SqlUnit:
     ) -> Digest:
         return await digests.build(self._db, scope, principles, wanted, today)
 
+    async def round(self, round_id: int) -> RoundInfo | None:
+        row = (
+            await self._db.execute(round_query().where(RoundRow.id == round_id))
+        ).one_or_none()
+        return round_info(row) if row else None
+
+    async def open_round(self, coalition_id: str) -> RoundInfo | None:
+        t = RoundRow
+        row = (
+            await self._db.execute(
+                round_query()
+                .where(t.coalition_id == coalition_id, t.closed_at.is_(None))
+                .order_by(t.opened_at.desc(), t.id.desc())
+                .limit(1)
+            )
+        ).one_or_none()
+        return round_info(row) if row else None
+
+    async def answered(self, round_id: int) -> frozenset[str]:
+        c = CheckInRow
+        rows = await self._db.execute(
+            select(c.member_id).where(c.round_id == round_key(round_id))
+        )
+        return frozenset(rows.scalars())
+
+    async def overrides(self) -> dict[tuple[str, str], Override]:
+        o = ScheduleOverride
+        rows = await self._db.execute(select(o.schedule_id, o.coalition_id, o.paused, o.time))
+        return {(s, c): Override(paused, time) for s, c, paused, time in rows}
+
     async def stories(self, coalition_id: str, member_id: str) -> list[StoryInfo]:
         t = StoryRow
         rows = await self._db.execute(
@@ -541,6 +636,9 @@ def _experiment_query() -> Select[Any]:
 
 def _experiment_info(row: Any) -> ExperimentInfo:
     return ExperimentInfo(**(row._asdict() | {"stakeholders": tuple(row.stakeholders)}))
+
+
+_HH_MM = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 
 
 def _utcnow() -> datetime:

@@ -251,7 +251,7 @@ def test_digest_reports_in_every_format_honour_consent(tmp_path, sqlite_url):
     assert_clean_exit(chat(tmp_path, sqlite_url, "lea",
                            "experiment", "Job café", "A café", "Jobs", "young people", "Bakery",
                            today.isoformat(), (today + timedelta(days=20)).isoformat(), "Contracts", "",
-                           "checkin", "4", "5", "Two jobs", "skip", "skip", "continue"))
+                           "checkin", "impact", "4", "5", "Two jobs", "skip", "skip", "continue"))
     assert_clean_exit(chat(tmp_path, sqlite_url, "mo",
                            "join", "business", "Bakery", "Bread", "no",
                            "story", "For us", "Coalition eyes only", "1", "citizen", "coalition", "yes",
@@ -287,3 +287,32 @@ def test_digest_reports_in_every_format_honour_consent(tmp_path, sqlite_url):
     assert cocreate(tmp_path, sqlite_url, "digest", "--all", "--format", "csv").returncode == 2
     both = cocreate(tmp_path, sqlite_url, "digest", "--all", "--coalition", "harbour")
     assert both.returncode == 2 and "either --coalition ID or --all" in both.stderr
+
+
+def test_in_the_terminal_chat_each_member_gets_the_check_in_when_they_open_it(tmp_path, sqlite_url):
+    from datetime import date, timedelta
+
+    config = yaml.safe_load(APP_YAML.read_text())
+    config["delivery"] = {"quiet_hours": "off", "work_days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}
+    (tmp_path / "always.yaml").write_text(yaml.safe_dump(config))
+    env = {**os.environ, "DATABASE_URL": sqlite_url, "COCREATE_CONFIG": str(tmp_path / "always.yaml")}
+
+    def as_member(user: str, *typed: str) -> str:
+        result = subprocess.run([str(COCREATE), "chat", "--user", user], input=lines(*typed), capture_output=True,
+                                text=True, encoding="utf-8", timeout=60, cwd=tmp_path, env=env)
+        assert_clean_exit(result)
+        return result.stdout
+
+    today = date.today()
+    out = as_member("lea", "experiment", "Job café", "A café", "Jobs", "young people", "Bakery",
+                    today.isoformat(), (today + timedelta(days=20)).isoformat(), "Contracts", "", "checkin")
+    assert "Check-in round on Job café is open: I am asking 2 members now" in out
+    assert "[a message from the bot]\nImpact check-in: Job café (Harbour Youth)" in out  # her own
+    assert "sent 0/2 · 0 unreachable · 0 answered" in out
+    out = as_member("mo", "status")
+    assert out.count("Impact check-in: Job café") == 1 and "[Answer the check-in: type 'impact 1']" in out
+    out = as_member("mo", "impact 1", "4", "5", "Two jobs", "skip", "skip", "continue", "status")
+    assert "Check-in saved for Job café" in out and "Impact check-in: Job café (Harbour" not in out  # not twice
+    out = as_member("lea", "checkin close")
+    assert "[updated]\nCheck-in round on Job café: sent 2/2 · 0 unreachable · 1 answered" in out
+    assert "Impact check-in on Job café closed: 1 answer(s), citizens' perceived impact 4.0/5" in out

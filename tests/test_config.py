@@ -383,3 +383,51 @@ def test_reworded_prompt_may_only_use_the_placeholders_its_flow_fills(tmp_path):
         f"{path}: prompts.join.saved: unknown placeholder {{nmae}}; this prompt can use: {{name}}, {{sector}}",
         f"{path}: prompts.join.title: unmatched '{{' or '}}'; write {{{{ or }}}} for a literal brace",
     ]
+
+
+# --- schedules and delivery ------------------------------------------------------------------
+
+
+def with_schedule(**fields: Any) -> Callable[[dict], Any]:
+    entry = {"id": "weekly", "kind": "principle"} | fields
+    return lambda data: data.update(schedules=[entry])
+
+
+def test_schedules_and_delivery_read_as_a_movement_writes_them(tmp_path):
+    data = copy.deepcopy(MINIMAL)
+    data["schedules"] = [
+        {"id": "weekly", "kind": "principle", "days": ["Monday", "thu"], "time": "9:30"},
+        {"id": "monthly", "kind": "story", "every": "month", "coalitions": [data["coalitions"][0]["id"]]},
+    ]
+    data["delivery"] = {"quiet_hours": "21:00-7:30", "work_days": ["mon", "tue"], "reminders": 2}
+    text = yaml.safe_dump(data, sort_keys=False).replace("'9:30'", "9:30")  # unquoted, as people write it
+    config = load_config(write(tmp_path, text))
+    weekly, monthly = config.schedules
+    assert (weekly.weekdays, weekly.time, weekly.period) == (frozenset({0, 3}), "09:30", (1, "week"))
+    assert (monthly.days, monthly.time, monthly.period) == (("mon",), "09:00", (1, "month"))
+    assert config.delivery.quiet_hours == "21:00-07:30" and config.delivery.work_weekdays == {0, 1}
+    assert config.delivery.reminders == 2 and config.delivery.grace_hours == 6
+
+
+@pytest.mark.parametrize("change,expected", [
+    (with_schedule(time="25:00"), "schedules[0].time: '25:00' is not a time of day; write it as HH:MM"),
+    (with_schedule(days=["funday"]), "schedules[0].days[0]: 'funday' is not a day; use mon, tue"),
+    (with_schedule(every="fortnight"), "schedules[0].every: 'fortnight' is not a period; write week, 2 weeks"),
+    (with_schedule(kind="poll"), "schedules[0].kind: "),
+    (with_schedule(coalitions=["nowhere"]), "schedules[0].coalitions[0]: unknown coalition id 'nowhere'"),
+    (with_schedule(starts_on="soon"), "schedules[0].starts_on: 'soon' is not a date; write YYYY-MM-DD"),
+    (lambda d: d.update(delivery={"quiet_hours": "late"}), "delivery.quiet_hours: 'late' is not a time range"),
+    (lambda d: d.update(delivery={"reminders": 9}), "delivery.reminders: must be at most 5, got 9"),
+    (lambda d: d.update(delivery={"slack": {"per_workspace_per_minute": 0}}),
+     "delivery.slack.per_workspace_per_minute: "),
+])
+def test_bad_schedules_name_the_key_and_the_problem(tmp_path, change, expected):
+    path, message = broken(tmp_path, change)
+    assert f"{path}: {expected}" in message
+    assert "Traceback" not in message
+
+
+def test_duplicate_schedule_ids(tmp_path):
+    entry = {"id": "weekly", "kind": "story"}
+    path, message = broken(tmp_path, lambda d: d.update(schedules=[entry, entry]))
+    assert f"{path}: schedules[1].id: duplicate schedule id 'weekly'" in message

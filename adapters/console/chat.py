@@ -25,7 +25,19 @@ def conversation(user: str, coalition: str | None) -> ConversationRef:
     return ConversationRef("console", "local", f"console:{user}", user, extra=extra)
 
 
-async def run_chat(engine, ref: ConversationRef, stdin: TextIO, stdout: TextIO, interactive: bool) -> None:
+async def run_chat(engine, ref: ConversationRef, stdin: TextIO, stdout: TextIO, interactive: bool,
+                   outbox: Callable[[Callable[[Reply, str], None]], Awaitable[None]] | None = None) -> None:
+    """`outbox(show)` delivers what the bot queued for this member (shown with a heading);
+    it runs at the start and after each line."""
+
+    def show_one(reply: Reply, heading: str) -> None:
+        stdout.write(f"{heading}\n{render(reply, color=interactive)}\n\n")
+        stdout.flush()
+
+    async def deliver() -> None:
+        if outbox is not None:
+            await outbox(show_one)
+
     def show(replies: list[Reply]) -> None:
         for reply in replies:
             if reply.to_coalition:  # the terminal has no channel: show what the coalition would see
@@ -44,6 +56,7 @@ async def run_chat(engine, ref: ConversationRef, stdin: TextIO, stdout: TextIO, 
         f"{', Ctrl-D to leave' if interactive else ''}.\n\n"
     )
     show(await engine.current(ref, CAPABILITIES))
+    await deliver()
     while True:
         if interactive:
             stdout.write("> ")
@@ -55,3 +68,4 @@ async def run_chat(engine, ref: ConversationRef, stdin: TextIO, stdout: TextIO, 
         if not interactive:
             stdout.write(f"> {text}\n")
         show(await engine.handle(Message(ref, f"console-{uuid.uuid4().hex}", text), CAPABILITIES))
+        await deliver()

@@ -159,25 +159,53 @@ async def register(chat, title="Job café", stakeholders="young people, employer
     await chat.answer(title, "do", "effect", stakeholders, "partners", "2026-03-01", "2026-04-30", "count", "")
 
 
-async def test_checkin_is_for_leaders_and_records_effect_per_stakeholder(engine, store):
+async def test_a_leader_opens_a_round_and_each_member_answers_once(engine, store):
     mo, lea = Chat(engine, "mo"), Chat(engine, "lea")
     out = await lea.say("checkin")
     assert "There is no running experiment in Harbour Youth" in out
     await register(mo)
     out = await mo.say("checkin")
-    assert "Only coalition leaders can check in on the impact" in out
+    assert "Only coalition leaders can ask every member of the coalition to check in" in out
+    assert "There is no open check-in for you in Harbour Youth" in await mo.say("impact")
     out = await lea.say("checkin")  # one running experiment: chosen without asking
+    assert "Check-in round on Job café is open: I am asking 2 members now" in out
+    [round] = await store.rounds(open_only=True)
+    rows = await store.outbox(source=f"round:{round.id}")
+    assert sorted((r.occurrence, r.target, r.state) for r in rows) == [
+        ("invite", "member:lea", "queued"), ("invite", "member:mo", "queued"), ("progress", "member:lea", "queued")]
+    assert "still open. Close it first" in await lea.say("checkin")
+
+    out = await mo.say(f"impact {round.id}")  # what the invitation's button types
     assert "Impact check-in: Job café" in out and "How do citizens perceive the impact" in out
-    await lea.say("4")
-    out = await lea.say("6")
+    await mo.say("4")
+    out = await mo.say("6")
     assert "whole number from 1 to 5" in out
-    out = await lea.answer("5", "2")
+    out = await mo.answer("5", "2")
     assert "Which of the intended effects" in out
-    out = await lea.answer("Two apprenticeships", "skip", "https://example.org/report", "scale up")
+    out = await mo.answer("Two apprenticeships", "skip", "https://example.org/report", "scale up")
     assert "Check-in saved for Job café. Decision: Scale up." in out
     [row] = (await records(store))["checkins"]
     assert row["citizen_impact"] == 4 and row["decision"] == "scale_up" and row["unintended"] == ""
+    assert row["round_id"] == str(round.id) and row["member_id"] == "mo"
     assert row["effects"] == [{"stakeholder": "young people", "rating": 5}, {"stakeholder": "employers", "rating": 2}]
+    assert "You already answered this check-in on Job café" in await mo.say("impact")
+
+    assert "Closed the check-in round on Job café" in await lea.say("checkin close")
+    assert "has closed, so I can't take answers" in await lea.say(f"impact {round.id}")
+    assert "There is no open check-in round" in await lea.say("checkin close")
+    assert len((await records(store))["checkins"]) == 1
+
+
+async def test_an_answer_after_the_round_closed_is_not_recorded(engine, store):
+    mo, lea = Chat(engine, "mo"), Chat(engine, "lea")
+    await register(lea, stakeholders="pupils")
+    await lea.say("checkin")
+    await mo.say("impact")
+    await mo.answer("3", "3", "Fewer drop-outs", "skip", "skip")
+    await lea.say("checkin close")  # while Mo is still answering
+    out = await mo.say("continue")
+    assert "has closed, so I can't take answers" in out
+    assert (await records(store))["checkins"] == []
 
 
 async def test_checkin_picks_among_running_experiments_by_name(engine, store, clock):
@@ -188,9 +216,9 @@ async def test_checkin_picks_among_running_experiments_by_name(engine, store, cl
     assert "1) Job café (until 2026-04-30)" in out and "2) Homework club" in out
     await lea.say("cancel")
     out = await lea.say("checkin homework club")
-    assert "Impact check-in: Homework club" in out
+    assert "Check-in round on Homework club is open" in out
+    await lea.say("checkin close")
     clock.now = datetime(2026, 5, 2, 9, tzinfo=timezone.utc)
-    await lea.say("cancel")
     assert "no running experiment" in await lea.say("checkin")
 
 

@@ -1,0 +1,299 @@
+"""The delivery loop: claim due outbox rows, send each through the member's platform, and
+record what happened. Every replica runs one; the outbox's claims keep them apart.
+
+A row is sent at most once by design: it is claimed with a lease, and a row whose worker
+died mid-send is first looked up on the platform (where it can tell) before it is sent
+again. Rate limits are the senders' business; a 429 or a 5xx comes back here as a
+`DeliveryError` and the row waits in the outbox, not in memory, so nothing is lost on a
+restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any, Awaitable, Callable, Mapping
+from zoneinfo import ZoneInfo
+
+from bot.messages import Messages
+from bot.ports import Claimed, Delivered, DeliveryError, Outgoing, Sender, Store
+from bot.timing import deliverable
+from bot.ui import Reply
+
+log = logging.getLogger(__name__)
+
+MEMBER_KINDS_IN_QUIET = {"prompt", "checkin", "reminder", "digest"}  # wait for the member's day
+UNREPORTED = {"notice", "progress"}  # failures of these are logged, not reported to leaders
+MAX_ATTEMPTS = 6
+HEARTBEAT = timedelta(seconds=10)
+
+ComposeCommand = Callable[[str, str, str], Awaitable["Reply | None"]]
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Delivery:
+    def __init__(
+        self,
+        store: Store,
+        config: Any,
+        senders: Mapping[str, Sender],
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        compose: ComposeCommand | None = None,
+        worker: str | None = None,
+        concurrency: int = 64,
+        lease: timedelta = timedelta(minutes=2),
+        poll: float = 1.0,
+        targets: frozenset[str] | None = None,
+    ):
+        self.store, self.config, self.senders, self.clock = store, config, dict(senders), clock
+        self.messages = Messages(store, config)
+        self.compose = compose  # runs a read-only command (digest) as a member
+        self.worker = worker or f"worker-{uuid.uuid4().hex[:8]}"
+        self.concurrency, self.lease, self.poll = concurrency, lease, poll
+        self.targets = targets  # only these rows (the terminal chat's one member), else all
+        self.zones: Mapping[str, str] = {}
+        self.wake = asyncio.Event()  # set when new rows were queued in this process
+        self._tasks: set[asyncio.Task] = set()
+
+    # -- the loop -------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        beat = datetime.min.replace(tzinfo=timezone.utc)
+        while not stop.is_set():
+            now = self.clock()
+            if now - beat >= HEARTBEAT:
+                beat = now
+                await self._heartbeat(now)
+            free = self.concurrency - len(self._tasks)
+            self.wake.clear()  # before claiming, so news that comes during the claim is not missed
+            rows = await self.store.claim(self.worker, now, free, self.lease, self.targets) if free > 0 else []
+            for row in rows:
+                task = asyncio.ensure_future(self.deliver(row))
+                self._tasks.add(task)
+                task.add_done_callback(self._done)
+            # Wait for news (rows queued here, a free slot) or the next poll.
+            await _first(stop.wait(), self.wake.wait(), timeout=self.poll)
+        await self.drain()
+
+    async def drain(self, timeout: float = 20.0) -> None:
+        """Let sends in flight finish (on shutdown): what is claimed but unsent is re-claimed
+        by another worker when its lease ends."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)
+
+    async def run_once(self, limit: int = 1000) -> int:
+        """Claim and send what is due now, then return how many rows were handled (for tests
+        and the terminal chat)."""
+        await self._heartbeat(self.clock())
+        rows = await self.store.claim(self.worker, self.clock(), limit, self.lease, self.targets)
+        await asyncio.gather(*(self.deliver(row) for row in rows))
+        return len(rows)
+
+    def _done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        self.wake.set()  # a slot is free: claim more
+
+    async def _heartbeat(self, now: datetime) -> None:
+        # Workspace and tenant budgets are shared by every replica that sends.
+        live = await self.store.heartbeat(self.worker, now, HEARTBEAT * 3)
+        for sender in self.senders.values():
+            if hasattr(sender, "share"):
+                sender.share = 1 / max(1, live)
+        self.zones = await self.store.zones()
+
+    # -- one row ----------------------------------------------------------------------------
+
+    async def deliver(self, row: Claimed) -> None:
+        try:
+            await self._deliver(row)
+        except DeliveryError as error:
+            await self._failed_send(row, error)
+        except Exception as error:  # a bug or an outage: the row is kept and retried
+            log.exception("delivery: row %s (%s) failed unexpectedly", row.id, row.kind)
+            await self._failed_send(row, DeliveryError(f"internal error: {type(error).__name__}"))
+
+    async def _deliver(self, row: Claimed) -> None:
+        now = self.clock()
+        kind, _, who = row.target.partition(":")
+        if kind == "channel":
+            return await self._to_channel(row, who)
+        sender = self._sender_for(who)
+        if sender is None:
+            raise DeliveryError("no chat platform of theirs is connected", permanent=True)
+        if row.kind in MEMBER_KINDS_IN_QUIET:
+            grace = timedelta(hours=self.config.delivery.grace_hours)
+            if row.source.startswith("schedule:") and now - row.due_at > grace:
+                log.warning("delivery: skipped %s for %s: %s late", row.source, who, now - row.due_at)
+                await self.store.skipped(row.id, self.worker, "missed by more than the grace window", now)
+                return
+            at = self._deliverable(who, row.coalition_id, now)
+            if at > now:  # quiet hours or a day off where the member is: wait, do not count it
+                await self.store.retry(row.id, self.worker, at, None)
+                return
+        reply, reason = await self._compose(row, who)
+        if reply is None:
+            await self.store.skipped(row.id, self.worker, reason, now)
+            return
+        if row.kind == "progress":
+            return await self._progress(row, sender, who, reply)
+        if row.interrupted_at and sender.can_check_sent:
+            found = await sender.already_sent(who, str(row.id), row.interrupted_at - timedelta(minutes=1))
+            if found:
+                log.info("delivery: row %s had arrived before the interruption", row.id)
+                await self._sent(row, found)
+                return
+        await self._sent(row, await sender.to_member(who, reply, str(row.id)))
+
+    async def _to_channel(self, row: Claimed, where: str) -> None:
+        coalition, _, platform = where.partition(":")
+        sender = self.senders.get(platform)
+        if sender is None:
+            raise DeliveryError(f"{platform} is not connected", permanent=True)
+        reply, reason = await self._compose(row, None)
+        if reply is None:
+            await self.store.skipped(row.id, self.worker, reason, self.clock())
+            return
+        delivered = await sender.to_channel(coalition, reply, str(row.id))
+        if delivered is None:
+            raise DeliveryError(f"the coalition has no {platform} channel the bot can post to", permanent=True)
+        await self._sent(row, delivered)
+
+    async def _progress(self, row: Claimed, sender: Sender, who: str, reply: Reply) -> None:
+        round_id = row.payload["round"]
+        delivered = await sender.to_member(who, reply, str(row.id))
+        await self.store.set_progress(round_id, {
+            "platform": delivered.platform, "conversation": delivered.conversation,
+            "message_id": delivered.message_id, "member": who, "text": _text_of(reply),
+        })
+        await self._sent(row, delivered)
+
+    async def refresh_progress(self) -> int:
+        """Update each round's live progress message in place where its text changed."""
+        updated = 0
+        rounds = await self.store.rounds(open_only=True)
+        rounds += await self.store.rounds(closed_since=self.clock() - timedelta(hours=1))
+        for round in rounds:
+            where = round.progress
+            if not where or not where.get("message_id"):
+                continue
+            if self.targets is not None and f"member:{where.get('member')}" not in self.targets:
+                continue  # another member's message (the terminal chat shows only its own)
+            sender = self.senders.get(where["platform"])
+            reply = await self.messages.progress(round)
+            if sender is None or _text_of(reply) == where.get("text"):
+                continue
+            try:
+                await sender.update(Delivered(where["platform"], where["conversation"], where["message_id"]), reply)
+            except DeliveryError as error:
+                log.info("delivery: progress of round %s not updated: %s", round.id, error.reason)
+                continue
+            await self.store.set_progress(round.id, {**where, "text": _text_of(reply)})
+            updated += 1
+        return updated
+
+    async def _compose(self, row: Claimed, member: str | None) -> tuple[Reply | None, str]:
+        """The message for this row now, or (None, why it is no longer wanted)."""
+        payload = row.payload
+        if row.kind == "prompt":
+            return await self.messages.prompt(payload), ""
+        if row.kind == "notice":
+            return self.messages.notice(payload), ""
+        if row.kind == "digest":
+            if self.compose is None:
+                return None, "digests are not connected here"
+            reply = await self.compose(member, row.coalition_id, "digest if-new")
+            return (reply, "") if reply else (None, "nothing new to show")
+        round = await self._round(payload["round"])
+        if round is None:
+            return None, "the round no longer exists"
+        if row.kind == "progress":
+            return await self.messages.progress(round), ""
+        if row.kind == "summary":
+            return await self.messages.summary(round), ""
+        if round.closed_at is not None:
+            return None, "the round closed"
+        async with self.store.unit() as unit:
+            answered = member in await unit.answered(round.id)
+        if answered:
+            return None, "answered already"
+        if row.kind == "reminder":
+            invite = await self.store.outbox_message(row.source, "invite", row.target)
+            if invite is None or invite.state != "sent":
+                return None, "the invitation itself did not arrive"
+        return await self.messages.invite(round, reminder=row.kind == "reminder"), ""
+
+    async def _round(self, round_id: int):
+        async with self.store.unit() as unit:
+            return await unit.round(round_id)
+
+    async def _sent(self, row: Claimed, delivered: Delivered) -> None:
+        if not await self.store.sent(row.id, self.worker, delivered.platform, delivered.conversation,
+                                     delivered.message_id, self.clock()):
+            log.warning("delivery: row %s was taken over by another worker while sending", row.id)
+
+    async def _failed_send(self, row: Claimed, error: DeliveryError) -> None:
+        now = self.clock()
+        if not error.permanent and row.attempts < MAX_ATTEMPTS:
+            pause = error.retry_after if error.retry_after is not None else min(300.0, 2.0 ** row.attempts)
+            at = now + timedelta(seconds=pause * (1 + random.random() / 4))  # jitter spreads retries
+            log.info("delivery: row %s retry %d in %.1fs: %s", row.id, row.attempts, pause, error.reason)
+            await self.store.retry(row.id, self.worker, at, error.reason)
+            return
+        reason = error.reason if error.permanent else f"gave up after {row.attempts} attempts: {error.reason}"
+        log.warning("delivery: row %s to %s failed: %s", row.id, row.target, reason)
+        await self.store.failed(row.id, self.worker, reason, now)
+        kind, _, member = row.target.partition(":")
+        if kind == "member" and row.kind not in UNREPORTED:
+            await self._report(row, member, reason, now)
+
+    async def _report(self, row: Claimed, member: str, reason: str, now: datetime) -> None:
+        """Tell the coalition's leaders, once a day per member and reason."""
+        sender = self._sender_for(member)
+        platform = sender.platform if sender else "chat"
+        if sender is not None:
+            await self.store.mark_unreachable(platform, member, reason, now)
+        coalition = self.config.coalition(row.coalition_id)
+        leaders = [l for l in (coalition.leaders if coalition else ()) if l != member]
+        notes = [
+            Outgoing("notice", f"{member}:{reason[:40]}:{now.date().isoformat()}", f"member:{leader}",
+                     row.coalition_id, "notice", {"member": member, "platform": platform, "reason": reason}, now)
+            for leader in leaders
+        ]
+        if notes and await self.store.enqueue(notes, now):
+            self.wake.set()
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _sender_for(self, member_id: str) -> Sender | None:
+        """The member's first platform in app.yaml that is connected here."""
+        member = self.config.member(member_id)
+        for platform in member.platforms if member else ():
+            sender = self.senders.get(platform)
+            if sender is not None and sender.reaches(member_id):
+                return sender
+        return None
+
+    def _deliverable(self, member_id: str, coalition_id: str, now: datetime) -> datetime:
+        zone = ZoneInfo(self.zones.get(member_id) or self.config.zone_of(coalition_id))
+        d = self.config.delivery
+        return deliverable(now, zone, d.work_weekdays, d.quiet)
+
+
+def _text_of(reply: Reply) -> str:
+    return "\n".join(getattr(b, "text", "") for b in reply.blocks)
+
+
+async def _first(*waits: Awaitable[Any], timeout: float) -> None:
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    try:
+        await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
