@@ -3,11 +3,16 @@
 `Limiter([(7, 1.0), (8, 2.0), (60, 30.0), (1800, 3600.0)])` allows, per key (e.g. a Teams
 conversation), at most 7 sends in any 1 s, 8 in any 2 s, and so on; `await wait(key)`
 returns when one more send is allowed and counts it.
+
+`smooth(rate)` turns a rate ("600 a minute" = 10/s) into windows that keep under a token
+bucket of that rate whose burst is one second's worth; `acquire((a, k1), (b, k2))` waits
+until every limiter allows one more send and counts it in all of them at the same instant.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import defaultdict, deque
 from typing import Callable, Sequence
@@ -33,8 +38,55 @@ class Limiter:
                 wait = max(wait, recent[-count] + seconds - now)
         return wait
 
+    def set_windows(self, windows: Sequence[tuple[int, float]]) -> None:
+        """Change the limits at run time (cheap: sends already counted stay counted)."""
+        self.windows = sorted(windows, key=lambda w: w[1])
+
+    def take(self, key: str) -> None:
+        """Count one send to `key` now (after `delay(key)` said it fits)."""
+        self._sent[key].append(self.clock())
+
     async def wait(self, key: str) -> None:
         async with self._locks[key]:  # one sender at a time per key, so counts stay true
             while (pause := self.delay(key)) > 0:
                 await asyncio.sleep(pause)
             self._sent[key].append(self.clock())
+
+
+# Windows run this much longer than the rate says: a send is counted when it leaves, and two
+# requests can reach the platform closer together than they left (the network, a busy loop).
+HEADROOM = 0.05
+
+
+def smooth(per_second: float, headroom: float = HEADROOM) -> list[tuple[int, float]]:
+    """One window for a steady `per_second` rate: at most n sends in n / rate seconds
+    (stretched by `headroom`), n = half a second's worth (at least 1).
+
+    The platforms' budgets behave like token buckets whose burst is about one second's worth
+    (Slack: "1 per second, bursts allowed"). A sliding window of n sends lets 2n through in
+    just over one window; with n <= rate/2 that is at most rate + n <= one second's burst plus
+    what refills meanwhile, so no burst empties the bucket, and the long-run rate is `rate`.
+    """
+    if per_second <= 0:
+        raise ValueError("the rate must be positive")
+    n = max(1, math.floor(per_second / 2))
+    return [(n, n / per_second * (1 + headroom))]
+
+
+def padded(windows: Sequence[tuple[int, float]], headroom: float = HEADROOM) -> list[tuple[int, float]]:
+    """Documented sliding windows (e.g. Teams' 7 per 1 s), each stretched by `headroom`."""
+    return [(int(n), float(seconds) * (1 + headroom)) for n, seconds in windows]
+
+
+async def acquire(*slots: tuple[Limiter, str]) -> None:
+    """Wait until every (limiter, key) allows one more send, then count it in all of them.
+
+    Counting in all at once (no await between the last check and the counts) matters: a
+    send counted in one limiter while it waits for another would leave later than counted."""
+    while True:
+        pause = max((limiter.delay(key) for limiter, key in slots), default=0.0)
+        if pause <= 0:
+            for limiter, key in slots:
+                limiter.take(key)
+            return
+        await asyncio.sleep(pause)

@@ -8,6 +8,7 @@ within the grace window are queued once, and older ones are skipped and logged.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Callable, Protocol
@@ -206,6 +207,7 @@ class Scheduling:
         self.tick, self.progress = tick, progress
         self.leading = False
         self._scheduler = AsyncIOScheduler(timezone=timezone.utc)
+        self._busy = asyncio.Lock()  # held by a running job, so stop() can let it finish
 
     def start(self) -> None:
         now = datetime.now(timezone.utc)
@@ -217,10 +219,16 @@ class Scheduling:
         self._scheduler.start()
 
     async def stop(self) -> None:
-        self._scheduler.shutdown(wait=False)
+        self._scheduler.pause()  # no new runs; the one running (if any) finishes first
+        async with self._busy:
+            self._scheduler.shutdown(wait=False)
         await self.lock.release()
 
     async def _plan(self) -> None:
+        async with self._busy:
+            await self._plan_now()
+
+    async def _plan_now(self) -> None:
         try:
             leading = await self.lock.acquire()
             if leading != self.leading:
@@ -234,6 +242,10 @@ class Scheduling:
     async def _refresh(self) -> None:
         if not self.leading:
             return
+        async with self._busy:
+            await self._refresh_now()
+
+    async def _refresh_now(self) -> None:
         try:
             await self.delivery.refresh_progress()
         except Exception:

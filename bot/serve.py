@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import signal
 
 import click
@@ -16,6 +17,8 @@ from aiohttp import web
 from adapters.server import web_app
 from adapters.slack.settings import SlackSettingsError, from_env as slack_from_env
 from adapters.teams.settings import TeamsSettingsError, from_env as teams_from_env
+from bot.delivery import Delivery
+from bot.scheduler import Planner, Scheduling
 
 log = logging.getLogger("cocreate")
 
@@ -66,6 +69,13 @@ async def _serve(engine, settings: dict, host: str, port: int) -> None:
     else:
         log.warning("Teams: off (set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD to turn it on)")
 
+    senders = _senders(bots, engine.config.delivery)
+    delivery = Delivery(engine.store, engine.config, senders, compose=engine.compose,
+                        poll=_seconds("COCREATE_POLL_SECONDS", 1.0))
+    scheduling = Scheduling(Planner(engine.store, engine.config, platforms=frozenset(senders)), delivery,
+                            _leader_lock(engine.store), tick=_seconds("COCREATE_TICK_SECONDS", 20.0),
+                            progress=_seconds("COCREATE_PROGRESS_SECONDS", 5.0))
+
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
@@ -82,6 +92,9 @@ async def _serve(engine, settings: dict, host: str, port: int) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     connecting = None
+    stop_sending = asyncio.Event()
+    sending = asyncio.ensure_future(delivery.run(stop_sending))
+    scheduling.start()
     try:
         if socket_handler:
             await bots[0].check_app_token()  # the Slack bot comes first  # a bad token stops here, instead of retrying forever
@@ -91,14 +104,46 @@ async def _serve(engine, settings: dict, host: str, port: int) -> None:
         await stop.wait()
     finally:
         log.warning("cocreate: shutting down")
+        await scheduling.stop()
         if connecting and not connecting.done():
             connecting.cancel()
         if socket_handler:
             await socket_handler.close_async()
         await runner.shutdown()  # stop taking requests
+        stop_sending.set()
+        await sending  # sends in flight finish; the rest stays queued in the outbox
         for bot in bots:
             await bot.aclose()  # finish what was acknowledged
         await runner.cleanup()
+
+
+def _senders(bots, limits) -> dict:
+    """Each connected platform's outbound side, for the outbox."""
+    from adapters.slack.app import SlackBot
+    from adapters.slack.sender import SlackSender
+    from adapters.teams.sender import TeamsSender
+
+    senders = {}
+    for bot in bots:
+        if isinstance(bot, SlackBot):
+            senders["slack"] = SlackSender(bot, limits.slack)
+        else:
+            senders["teams"] = TeamsSender(bot, limits.teams)
+    return senders
+
+
+def _leader_lock(store):
+    from storage.leader import AdvisoryLock
+
+    return AdvisoryLock(store.engine)
+
+
+def _seconds(name: str, default: float) -> float:
+    """Scheduler timings; tests shorten them through the environment."""
+    try:
+        return max(0.05, float(os.environ.get(name) or default))
+    except ValueError:
+        raise click.ClickException(f"{name} must be a number of seconds, got {os.environ[name]!r}")
 
 
 def _slack_oauth(engine, slack) -> dict:

@@ -43,7 +43,12 @@ log = logging.getLogger(__name__)
 CAPABILITIES = Capabilities(can_open_forms=True, can_show_buttons=True, can_update_messages=True)
 # Errors that retrying cannot fix: log them once, clearly, and move on.
 PERMANENT = {"invalid_auth", "account_inactive", "channel_not_found", "not_in_channel",
-             "token_revoked", "missing_scope", "is_archived", "user_not_found"}
+             "token_revoked", "missing_scope", "is_archived", "user_not_found",
+             "cannot_dm_bot", "user_disabled", "team_access_not_granted", "not_authed",
+             "no_permission", "restricted_action", "ekm_access_denied", "messages_tab_disabled",
+             "not_allowed_token_type", "msg_too_long", "invalid_blocks", "invalid_metadata_format",
+             "invalid_metadata_schema", "metadata_too_large", "message_not_found",
+             "cant_update_message", "edit_window_closed", "org_login_required"}
 SUBMIT_BUDGET = 2.5  # seconds: Slack drops a view_submission response after 3
 
 
@@ -69,7 +74,7 @@ class SlackBot:
         self.engine = engine
         self.settings = settings
         self.tasks: set[asyncio.Task] = set()
-        self._http: aiohttp.ClientSession | None = None  # one pool for all response_url posts
+        self._http: aiohttp.ClientSession | None = None  # one pool: response_url posts, outbox sends
         self.verifier = SignatureVerifier(settings.signing_secret) if settings.signing_secret else None
         client = AsyncWebClient(
             token=settings.bot_token if settings.mode != "oauth" else None,
@@ -140,6 +145,13 @@ class SlackBot:
             await asyncio.wait(self.tasks, timeout=timeout)
         if self._http is not None:
             await self._http.close()
+
+    def http(self) -> aiohttp.ClientSession:
+        """The bot's connection pool (response_url posts, the outbox's Web API calls);
+        closed by `aclose`."""
+        if self._http is None or self._http.closed:
+            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        return self._http
 
     def _spawn(self, work: Awaitable[None]) -> asyncio.Task:
         task = asyncio.ensure_future(work)
@@ -324,9 +336,7 @@ class SlackBot:
     async def _say(self, client: AsyncWebClient, reply: Reply, origin: Origin) -> None:
         payload = render.message(reply)
         if origin.response_url:
-            if self._http is None:
-                self._http = aiohttp.ClientSession()
-            hook = AsyncWebhookClient(origin.response_url, session=self._http)
+            hook = AsyncWebhookClient(origin.response_url, session=self.http())
             response = await hook.send(
                 **payload, response_type="ephemeral", replace_original=origin.replace)
             origin.replace = False  # later replies follow the replaced message

@@ -16,7 +16,7 @@ import json
 import logging
 import random
 from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, TypeVar
 
 from aiohttp import web
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
@@ -39,6 +39,7 @@ CONVERSATION_LIMITS = [(7, 1.0), (8, 2.0), (60, 30.0), (1800, 3600.0)]
 TRANSIENT = {412, 429, 502, 504}
 UNREACHABLE = {403, 404}
 ATTEMPTS = 4
+T = TypeVar("T")
 
 
 class Unreachable(Exception):
@@ -189,6 +190,41 @@ class TeamsBot:
         except Exception as error:  # the card stays as it was; the answer itself is saved
             log.warning("teams: could not update card %s: %s", activity_id, error)
 
+    async def proactive(self, ref: ConversationRef, work: Callable[[TurnContext], Awaitable[T]]) -> T:
+        """Run `work` in a proactive turn in `ref`'s conversation and return its result; what
+        it raises is raised here (the SDK would hand it to on_turn_error, not to us)."""
+        done: list[T] = []
+        failed: list[BaseException] = []
+
+        async def logic(turn: TurnContext) -> None:
+            try:
+                done.append(await work(turn))
+            except Exception as error:
+                failed.append(error)
+
+        await self.adapter.continue_conversation(events.to_sdk(ref), logic, bot_app_id=self.settings.app_id)
+        if failed:
+            raise failed[0]
+        if not done:
+            raise RuntimeError(f"teams: the proactive turn in {ref.conversation} did not run")
+        return done[0]
+
+    async def post(self, ref: ConversationRef, reply: Reply) -> str:
+        """Send one reply proactively, once: no limiter, no retry; a connector error is
+        raised (see `status_of`). Returns the activity id."""
+        response = await self.proactive(ref, lambda turn: turn.send_activity(self._activity(reply)))
+        return getattr(response, "id", "") or ""
+
+    async def replace(self, ref: ConversationRef, activity_id: str, reply: Reply) -> None:
+        """Replace an activity sent earlier in `ref`'s conversation (proactively, once)."""
+        async def work(turn: TurnContext) -> None:
+            update = self._activity(reply)
+            update.id = activity_id
+            update.conversation = turn.activity.conversation
+            await turn.update_activity(update)
+
+        await self.proactive(ref, work)
+
     async def send(self, ref: ConversationRef, replies: list[Reply], member_id: str | None = None,
                    report: bool = True) -> list[str]:
         """Write to a conversation later (proactively), e.g. after a restart. Returns the
@@ -196,16 +232,17 @@ class TeamsBot:
         sent: list[str] = []
         refused: list[Unreachable] = []
 
-        async def logic(turn: TurnContext) -> None:
-            # Caught here: the SDK would hand an exception to on_turn_error, not to us.
+        async def work(turn: TurnContext) -> None:
             try:
                 for reply in replies:
                     response = await self._retrying(ref.conversation, lambda: turn.send_activity(self._activity(reply)))
                     sent.append(getattr(response, "id", "") or "")
             except Unreachable as error:
                 refused.append(error)
+            except Exception as error:  # what on_turn_error did with it: logged; what was sent is returned
+                log.error("teams: turn failed: %s", error, exc_info=error)
 
-        await self.adapter.continue_conversation(events.to_sdk(ref), logic, bot_app_id=self.settings.app_id)
+        await self.proactive(ref, work)
         if refused and member_id is None:  # a channel: the bot was removed from the team
             log.warning("teams: cannot post to %s: %s", ref.conversation, refused[0])
         elif refused:
@@ -227,6 +264,16 @@ class TeamsBot:
         return await self.send(ref, replies, member_id)
 
     async def _open_personal_chat(self, roster: ConversationRef, member_id: str) -> ConversationRef | None:
+        try:
+            return await self.create_personal_chat(roster, member_id)
+        except Exception as error:  # raised by the create call itself, before any turn
+            status, code, _ = status_of(error)
+            await self._unreachable(member_id, f"cannot open a chat: {code or status or error}")
+            return None
+
+    async def create_personal_chat(self, roster: ConversationRef, member_id: str) -> ConversationRef | None:
+        """Open a 1:1 chat with a member known from a team's roster, and store its reference.
+        A connector error is raised; None if Teams created nothing."""
         created: list[ConversationRef] = []
         params = ConversationParameters(
             is_group=False, bot=ChannelAccount(id=roster.extra.get("bot_id")),
@@ -236,13 +283,8 @@ class TeamsBot:
         async def logic(turn: TurnContext) -> None:
             created.append(events.reference(turn.activity))
 
-        try:
-            await self.adapter.create_conversation(
-                self.settings.app_id, logic, params, events.CHANNEL_ID, roster.extra.get("service_url"))
-        except Exception as error:  # raised by the create call itself, before any turn
-            status, code, _ = status_of(error)
-            await self._unreachable(member_id, f"cannot open a chat: {code or status or error}")
-            return None
+        await self.adapter.create_conversation(
+            self.settings.app_id, logic, params, events.CHANNEL_ID, roster.extra.get("service_url"))
         if not created:
             return None
         ref = ConversationRef(events.PLATFORM, roster.tenant, created[0].conversation, roster.user,
@@ -250,22 +292,33 @@ class TeamsBot:
         await self.engine.store.save_reference(ref, member_id, "personal", _now())
         return ref
 
-    async def announce(self, reply: Reply) -> None:
-        """Coalition news: the headline as a new post in its team channel, details in its thread."""
-        coalition = self.engine.config.coalition(reply.to_coalition)
+    async def channel_post(self, coalition_id: str) -> ConversationRef | None:
+        """Where a new post in the coalition's team channel goes (None: no channel in
+        app.yaml, or no stored address for it yet)."""
+        coalition = self.engine.config.coalition(coalition_id)
         channel = coalition.channels.get("teams") if coalition else None
         if not channel:
-            return
+            return None
         ref = await self.engine.store.channel_reference(events.PLATFORM, channel)
         if ref is None:
             log.info("teams: no stored address for channel %s yet (install the app in the team)", channel)
+            return None
+        return ConversationRef(ref.platform, ref.tenant, channel, ref.user, extra={**ref.extra, "kind": "channel"})
+
+    @staticmethod
+    def thread_of(post: ConversationRef, parent: str) -> ConversationRef:
+        """The thread under the channel post `parent` (an activity id)."""
+        return ConversationRef(post.platform, post.tenant, f"{post.conversation};messageid={parent}", post.user,
+                               extra=post.extra)
+
+    async def announce(self, reply: Reply) -> None:
+        """Coalition news: the headline as a new post in its team channel, details in its thread."""
+        post = await self.channel_post(reply.to_coalition)
+        if post is None:
             return
-        post = ConversationRef(ref.platform, ref.tenant, channel, ref.user, extra={**ref.extra, "kind": "channel"})
         [parent] = await self.send(post, [Reply(blocks=reply.blocks[:1])]) or [None]
         if parent and len(reply.blocks) > 1:
-            thread = ConversationRef(post.platform, post.tenant, f"{channel};messageid={parent}", post.user,
-                                     extra=post.extra)
-            await self.send(thread, [Reply(blocks=reply.blocks[1:])])
+            await self.send(self.thread_of(post, parent), [Reply(blocks=reply.blocks[1:])])
 
     async def _retrying(self, conversation: str, call: Callable[[], Awaitable[Any]]) -> Any:
         for attempt in range(ATTEMPTS):

@@ -25,11 +25,13 @@ SCHEDULES = [
 ]
 
 
-def make_config(tmp_path: Path, schedules=SCHEDULES, delivery=None):
+WORKING_WEEK = {"quiet_hours": "20:00-08:00", "work_days": ["mon", "tue", "wed", "thu", "fri"]}
+
+
+def make_config(tmp_path: Path, schedules=SCHEDULES, delivery=WORKING_WEEK):
     data = yaml.safe_load(APP_YAML.read_text())
     data["schedules"] = schedules
-    if delivery:
-        data["delivery"] = delivery
+    data["delivery"] = delivery
     path = tmp_path / "app.yaml"
     path.write_text(yaml.safe_dump(data))
     return load_config(path, flat(PROMPTS), PRINCIPLES)

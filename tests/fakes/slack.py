@@ -12,8 +12,11 @@
 
 Every request is recorded as a `Call`, including the ones answered with a fault.
 Faults (`fail`, `rate_limit`, `slow`) queue up per method and are consumed in order;
-`limit` enforces a per-key rate (e.g. per channel) with 429s; `respond` overrides the
-default answer of a method.
+`limit` enforces a per-key rate (e.g. per channel, or with `key=None` one budget for the
+whole workspace; both may hold at once) with 429s; `respond` overrides the default answer
+of a method. Posted messages are kept per channel (`messages`, updated by chat.update) and
+`conversations.history` answers from them; `real_ts=True` makes their ts the current time
+(so `oldest` filters like Slack's) instead of a fixed, repeatable sequence.
 """
 
 from __future__ import annotations
@@ -80,6 +83,7 @@ class FakeSlack(ThreadedServer):
         bot_id: str = "B_BOT",
         app_id: str = "A_TEST",
         token_rotation: bool = False,
+        real_ts: bool = False,
     ) -> None:
         self.team_id, self.team_name = team_id, team_name
         self.bot_user_id, self.bot_id, self.app_id = bot_user_id, bot_id, app_id
@@ -89,11 +93,15 @@ class FakeSlack(ThreadedServer):
         self._calls: list[Call] = []
         self._lock = threading.Lock()
         self._faults: dict[str, deque[_Fault]] = defaultdict(deque)
-        self._limits: dict[str, tuple[float, float, str]] = {}  # method -> rate, burst, key
+        # method -> {args key (None: one bucket for all calls): (rate, burst)}
+        self._limits: dict[str, dict[str | None, tuple[float, float]]] = defaultdict(dict)
         self._buckets: dict[tuple[str, Any], _Bucket] = {}
         self._overrides: dict[str, dict | Callable[[Call], dict]] = {}
         self._ids = itertools.count(1)
         self._ts = itertools.count(1_700_000_000_000_100, 100)  # microseconds
+        self.real_ts = real_ts
+        self._last_ts = 0  # microseconds, with real_ts
+        self._messages: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)  # channel -> ts -> message
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
 
@@ -142,6 +150,22 @@ class FakeSlack(ThreadedServer):
             self._limits.clear()
             self._buckets.clear()
             self._overrides.clear()
+            self._messages.clear()
+
+    def messages(self, channel: str) -> list[dict[str, Any]]:
+        """The channel's messages as they stand now (thread replies included), oldest first.
+        A post to a user id is kept under the app's DM with them (`D<user id>`)."""
+        with self._lock:
+            return sorted(self._messages.get(_dm(channel), {}).values(), key=lambda m: float(m["ts"]))
+
+    def posted(self, channel: str | None = None) -> int:
+        """How many chat.postMessage calls succeeded (to `channel`, or anywhere)."""
+        return sum(1 for c in self.calls("chat.postMessage")
+                   if c.ok and (channel is None or _dm(str(c.args.get("channel", ""))) == _dm(channel)))
+
+    def rate_limited(self, method: str | None = None) -> int:
+        """How many calls (of `method`, or any) were answered 429."""
+        return sum(1 for c in self.calls(method) if c.answered == 429)
 
     def _timeout(self, method: str, count: int, timeout: float) -> TimeoutError:
         seen = ", ".join(c.method for c in self.calls()) or "nothing"
@@ -182,10 +206,18 @@ class FakeSlack(ThreadedServer):
         with self._lock:
             self._faults[method].extend([fault] * times)
 
-    def limit(self, method: str, per_second: float, key: str = "channel", burst: float | None = None) -> None:
-        """Token bucket per `args[key]`: calls beyond the rate get 429 + Retry-After."""
+    def limit(self, method: str, per_second: float | None, key: str | None = "channel",
+              burst: float | None = None) -> None:
+        """Token bucket per `args[key]` (`key=None`: one bucket for every call of `method`,
+        like a workspace-wide budget): calls beyond the rate get 429 + Retry-After. Limits
+        with different keys hold together (a call must fit all); `per_second=None` removes
+        the limit of that key. `burst` defaults to one second's worth (at least 1)."""
         with self._lock:
-            self._limits[method] = (per_second, burst or max(1.0, per_second), key)
+            if per_second is None:
+                self._limits[method].pop(key, None)
+            else:
+                self._limits[method][key] = (per_second, burst or max(1.0, per_second))
+            self._buckets = {k: b for k, b in self._buckets.items() if k[0] != method or k[1] != key}
 
     def respond(self, method: str, answer: dict | Callable[[Call], dict]) -> None:
         """Replace the default answer of `method` (a dict, or a function of the call)."""
@@ -217,32 +249,67 @@ class FakeSlack(ThreadedServer):
             return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers=headers)
 
         body = {"ok": False, "error": fault.error} if fault and fault.kind == "fail" else self._default(call)
+        self._keep(call, body)
         self._record(call, "ok" if body.get("ok") else body.get("error", "unknown_error"))
         if fault and fault.kind == "slow":
             await asyncio.sleep(fault.seconds)
         return web.json_response(body)
+
+    def _keep(self, call: Call, body: dict[str, Any]) -> None:
+        """Remember what chat.postMessage / chat.update left in the channel."""
+        if not body.get("ok") or call.method not in ("chat.postMessage", "chat.update"):
+            return
+        message = dict(body.get("message") or {})
+        channel = str(body.get("channel") or "")
+        edited = self._next_ts() if call.method == "chat.update" else None
+        with self._lock:
+            if edited is not None:
+                old = self._messages.get(channel, {}).get(message.get("ts", ""))
+                if old is None:
+                    return
+                message = old | {k: v for k, v in message.items() if k != "metadata" or v}
+                message["edited"] = {"user": self.bot_user_id, "ts": edited}
+            elif call.args.get("thread_ts"):
+                message["thread_ts"] = str(call.args["thread_ts"])
+            self._messages[channel][message["ts"]] = message
 
     def _record(self, call: Call, answered: str | int) -> None:
         with self._lock:
             self._calls.append(replace(call, answered=answered))
 
     def _over_limit(self, method: str, args: dict, now: float) -> int | None:
-        """Token bucket; returns Retry-After seconds when the call is over the limit."""
-        if method not in self._limits:
+        """Token buckets; returns Retry-After seconds when the call is over a limit (then
+        no bucket is charged)."""
+        limits = self._limits.get(method)
+        if not limits:
             return None
-        rate, burst, key = self._limits[method]
-        bucket = self._buckets.setdefault((method, args.get(key)), _Bucket(burst, now))
-        bucket.tokens = min(burst, bucket.tokens + (now - bucket.stamp) * rate)
-        bucket.stamp = now
-        if bucket.tokens >= 1:
-            bucket.tokens -= 1
-            return None
-        return max(1, math.ceil((1 - bucket.tokens) / rate))
+        retry_after = None
+        buckets = []
+        for key, (rate, burst) in limits.items():
+            value = None if key is None else args.get(key)
+            if key == "channel" and value is not None:
+                value = _dm(str(value))  # a user id and their DM are the same channel
+            bucket = self._buckets.setdefault((method, key, value), _Bucket(burst, now))
+            bucket.tokens = min(burst, bucket.tokens + (now - bucket.stamp) * rate)
+            bucket.stamp = now
+            buckets.append(bucket)
+            if bucket.tokens < 1:
+                wait = max(1, math.ceil((1 - bucket.tokens) / rate))
+                retry_after = max(retry_after or 0, wait)
+        if retry_after is None:
+            for bucket in buckets:
+                bucket.tokens -= 1
+        return retry_after
 
     # ---------------------------------------------------------------- default answers
 
     def _next_ts(self) -> str:
-        micros = next(self._ts)
+        if self.real_ts:
+            with self._lock:
+                self._last_ts = max(self._last_ts + 1, int(time.time() * 1_000_000))
+                micros = self._last_ts
+        else:
+            micros = next(self._ts)
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def _default(self, call: Call) -> dict[str, Any]:
@@ -270,6 +337,8 @@ class FakeSlack(ThreadedServer):
             case "conversations.open":
                 user = str(a.get("users", "")).split(",")[0]
                 return ok | {"channel": {"id": a.get("channel") or _dm(user)}}
+            case "conversations.history":
+                return ok | self._history(a)
             case "users.info":
                 return ok | {"user": self._user(a.get("user", ""))}
             case "oauth.v2.access":
@@ -282,6 +351,24 @@ class FakeSlack(ThreadedServer):
         message = {"type": "message", "user": self.bot_user_id, "bot_id": self.bot_id, "app_id": self.app_id,
                    "team": self.team_id, "text": a.get("text", ""), "ts": ts}  # fmt: skip
         return message | {k: a[k] for k in ("blocks", "attachments", "metadata") if k in a}
+
+    def _history(self, a: dict) -> dict[str, Any]:
+        """Newest first, thread replies left out (as Slack does), metadata only on request."""
+        oldest, latest = float(a.get("oldest") or 0), float(a.get("latest") or "inf")
+        inclusive = _true(a.get("inclusive"))
+        with self._lock:
+            found = [m for m in self._messages.get(_dm(str(a.get("channel", ""))), {}).values()
+                     if m.get("thread_ts", m["ts"]) == m["ts"]]
+        if inclusive:
+            found = [m for m in found if oldest <= float(m["ts"]) <= latest]
+        else:
+            found = [m for m in found if oldest < float(m["ts"]) < latest]
+        found.sort(key=lambda m: float(m["ts"]), reverse=True)
+        limit = int(a.get("limit") or 100)
+        if not _true(a.get("include_all_metadata")):
+            found = [{k: v for k, v in m.items() if k != "metadata"} for m in found]
+        return {"messages": found[:limit], "has_more": len(found) > limit, "pin_count": 0,
+                "response_metadata": {"next_cursor": ""}}
 
     def _view(self, call: Call) -> dict[str, Any]:
         view = call.args.get("view")
@@ -323,6 +410,10 @@ class FakeSlack(ThreadedServer):
         if not refresh:
             body["authed_user"] = {"id": "U_MO", "scope": "", "token_type": "user"}
         return body
+
+
+def _true(value: Any) -> bool:
+    return value is True or str(value).lower() in ("1", "true")
 
 
 def _dm(channel: str) -> str:

@@ -17,7 +17,8 @@ for a realistic `/emea/` prefix). Every request is recorded as a `Call` of a kin
 auth "openid" (metadata), "keys" (JWKS), "authority" (MSAL discovery), "token"; else "unknown"
 (404). Conversation ids are matched percent-decoded (`19:x@thread.tacv2;messageid=1`). Faults
 (`fail`, `throttle`, `slow`) queue up per kind and are consumed in order; `limit` enforces Teams'
-per-conversation rate with 429s; `respond` overrides the default answer of a kind.
+per-conversation rate with 429s, `limit_tenant` a budget shared by every conversation (writes and
+creates); `respond` overrides the default answer of a kind.
 
 Auth findings (botbuilder 4.17.1, msal 1.39, PyJWT 2), all checked by test_teams_fakes.py:
 
@@ -229,6 +230,9 @@ class FakeConnector(ThreadedServer):
         self._limits: list[tuple[int, float]] = []
         self._limit_kinds: tuple[str, ...] = WRITE_KINDS
         self._windows: dict[str, deque[float]] = defaultdict(deque)
+        self._tenant_limits: list[tuple[int, float]] = []
+        self._tenant_kinds: tuple[str, ...] = (*WRITE_KINDS, "create")
+        self._tenant_window: deque[float] = deque()
         self._overrides: dict[str, Any] = {}
         self._conversations: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
         self._activity_ids = itertools.count(1_700_000_000_000)
@@ -419,6 +423,8 @@ class FakeConnector(ThreadedServer):
             self._faults.clear()
             self._limits.clear()
             self._windows.clear()
+            self._tenant_limits.clear()
+            self._tenant_window.clear()
             self._overrides.clear()
             self._conversations.clear()
 
@@ -493,6 +499,27 @@ class FakeConnector(ThreadedServer):
             self._limit_kinds = tuple(kinds)
             self._windows.clear()
 
+    def limit_tenant(
+        self,
+        windows: tuple[int, float] | list[tuple[int, float]] | None = (50, 1.0),
+        kinds: Iterable[str] = (*WRITE_KINDS, "create"),
+    ) -> None:
+        """At most `n` calls per `seconds` (sliding window) over ALL conversations together, for
+        `kinds` (Teams' per-bot budget in a tenant: this fake is one tenant); beyond: 429 with
+        Retry-After. Holds together with `limit`. None removes it. Refused calls don't count."""
+        with self._lock:
+            if windows is None:
+                self._tenant_limits = []
+            else:
+                listed = [windows] if isinstance(windows, tuple) else list(windows)
+                self._tenant_limits = [(int(n), float(s)) for n, s in listed]
+            self._tenant_kinds = tuple(kinds)
+            self._tenant_window.clear()
+
+    def throttled(self, kind: str | None = None) -> int:
+        """How many calls (of `kind`, or any) were answered 429."""
+        return sum(1 for c in self.calls(kind) if c.answered == 429)
+
     def respond(self, kind: str, answer: Any | Callable[[Call], Any], status: int = 200) -> None:
         """Replace the default answer of `kind` (a JSON body, or a function of the call)."""
         self._overrides[kind] = (answer, status)
@@ -562,21 +589,20 @@ class FakeConnector(ThreadedServer):
         return {"error": {"code": code, "message": message}}
 
     def _over_limit(self, call: Call) -> float | None:
-        """Sliding windows per conversation; returns Retry-After seconds when over (lock held)."""
-        if not self._limits or call.kind not in self._limit_kinds or call.conversation_id is None:
-            return None
-        stamps = self._windows[call.conversation_id]
-        longest = max(seconds for _, seconds in self._limits)
-        while stamps and stamps[0] <= call.at - longest:
-            stamps.popleft()
+        """Sliding windows per conversation and for the tenant; returns Retry-After seconds
+        when over either (lock held). Only an accepted call is counted."""
+        checks = []
+        if self._limits and call.kind in self._limit_kinds and call.conversation_id is not None:
+            checks.append((self._windows[call.conversation_id], self._limits))
+        if self._tenant_limits and call.kind in self._tenant_kinds:
+            checks.append((self._tenant_window, self._tenant_limits))
         wait = 0.0
-        for n, seconds in self._limits:
-            recent = [t for t in stamps if t > call.at - seconds]
-            if len(recent) >= n:
-                wait = max(wait, recent[-n] + seconds - call.at)
+        for stamps, limits in checks:
+            wait = max(wait, _window_wait(stamps, limits, call.at))
         if wait > 0:
             return wait
-        stamps.append(call.at)
+        for stamps, _ in checks:
+            stamps.append(call.at)
         return None
 
     # ---------------------------------------------------------------- default answers
@@ -687,6 +713,19 @@ class FakeConnector(ThreadedServer):
         with self._lock:
             self.issued_tokens.append(token)
         return 200, {"token_type": "Bearer", "expires_in": 3600, "ext_expires_in": 3600, "access_token": token}
+
+
+def _window_wait(stamps: deque[float], limits: list[tuple[int, float]], now: float) -> float:
+    """Seconds until one more call fits every sliding window (0: it fits now)."""
+    longest = max(seconds for _, seconds in limits)
+    while stamps and stamps[0] <= now - longest:
+        stamps.popleft()
+    wait = 0.0
+    for n, seconds in limits:
+        recent = [t for t in stamps if t > now - seconds]
+        if len(recent) >= n:
+            wait = max(wait, recent[-n] + seconds - now)
+    return wait
 
 
 def _route(method: str, parts: list[str]) -> dict[str, Any]:

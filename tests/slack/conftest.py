@@ -30,6 +30,8 @@ def slack_env(fake_slack, sqlite_url):
         "SLACK_API_URL": fake_slack.url,
         "DATABASE_URL": sqlite_url,
         "COCREATE_CONFIG": str(APP_YAML),
+        "COCREATE_POLL_SECONDS": "0.1",  # the outbox is polled quickly, so tests need not wait
+        "COCREATE_PROGRESS_SECONDS": "0.3",
     }
 
 

@@ -31,9 +31,10 @@ def test_http_manifest_points_every_url_at_one_endpoint():
 
 def test_scopes_and_events_are_exactly_what_the_code_uses():
     doc = yaml.safe_load(manifest("https://x.org"))
-    assert doc["oauth_config"]["scopes"]["bot"] == ["chat:write", "commands", "im:history"] == list(BOT_SCOPES)
+    assert doc["oauth_config"]["scopes"]["bot"] == ["chat:write", "commands", "im:history", "im:write"] == list(BOT_SCOPES)
     assert doc["settings"]["event_subscriptions"]["bot_events"] == list(BOT_EVENTS)
-    # message.im needs im:history; nothing reads channels, users or files.
+    # message.im and the outbox's look back into a DM (conversations.history) need im:history,
+    # conversations.open needs im:write; nothing reads channels, users or files.
     assert not [s for s in BOT_SCOPES if s.startswith(("channels:", "users:", "files:", "groups:"))]
 
 
