@@ -15,7 +15,7 @@ import asyncio
 import math
 import time
 from collections import defaultdict, deque
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 
 class Limiter:
@@ -90,3 +90,35 @@ async def acquire(*slots: tuple[Limiter, str]) -> None:
                 limiter.take(key)
             return
         await asyncio.sleep(pause)
+
+
+class Budgeted:
+    """A sender's rate budget: its platform `limits`, of which this replica uses `share`
+    (0 < share <= 1; the delivery loop sets 1 / live replicas). Setting either re-applies
+    the windows through `_configure`."""
+
+    _limits: Any = None
+    _share: float = 1.0
+
+    @property
+    def share(self) -> float:
+        return self._share
+
+    @share.setter
+    def share(self, share: float) -> None:
+        if not 0 < share <= 1:
+            raise ValueError(f"share must be in (0, 1], not {share}")
+        self._share = share
+        self._configure()
+
+    @property
+    def limits(self) -> Any:
+        return self._limits
+
+    @limits.setter
+    def limits(self, limits: Any) -> None:
+        self._limits = limits
+        self._configure()
+
+    def _configure(self) -> None:
+        raise NotImplementedError

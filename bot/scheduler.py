@@ -21,6 +21,9 @@ from bot.ports import SENT, Outgoing, RoundInfo, Store
 from bot.timing import DEFAULT_ANCHOR, fire_time, occurrences, period_index
 
 log = logging.getLogger(__name__)
+# A tick that finds the previous one still running is skipped by design (max_instances=1);
+# APScheduler would log each skip as a warning.
+logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
 
 SUMMARY_WINDOW = timedelta(days=2)  # closed rounds still checked for a summary to queue
 

@@ -10,6 +10,7 @@ import gc
 import logging
 import os
 import signal
+from datetime import timedelta
 
 import click
 from aiohttp import web
@@ -71,7 +72,8 @@ async def _serve(engine, settings: dict, host: str, port: int) -> None:
 
     senders = _senders(bots, engine.config.delivery)
     delivery = Delivery(engine.store, engine.config, senders, compose=engine.compose,
-                        poll=_seconds("COCREATE_POLL_SECONDS", 1.0))
+                        poll=_seconds("COCREATE_POLL_SECONDS", 1.0),
+                        lease=timedelta(seconds=_seconds("COCREATE_LEASE_SECONDS", 120.0)))
     scheduling = Scheduling(Planner(engine.store, engine.config, platforms=frozenset(senders)), delivery,
                             _leader_lock(engine.store), tick=_seconds("COCREATE_TICK_SECONDS", 20.0),
                             progress=_seconds("COCREATE_PROGRESS_SECONDS", 5.0))

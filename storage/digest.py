@@ -60,6 +60,7 @@ from storage.models import (
     DigestMark,
     ExperimentRow,
     Member,
+    OutboxMessage,
     PerspectiveRow,
     ProblemStatementRow,
     ReflectionRow,
@@ -100,6 +101,10 @@ _PG_SETTINGS = select(
     func.set_config("jit", "off", True),
     func.set_config("max_parallel_workers_per_gather", "0", True),
 )
+
+# A scheduled prompt (by its payload's kind) is answered by a record of this kind made
+# after it was sent; a check-in invitation by a check-in in its round.
+_ANSWERS = {"principle": ReflectionRow, "story": StoryRow, "strengths": StrengthRow}
 
 _CITIZENS = (Voice.CITIZEN.value, Voice.USER.value)
 _INSTITUTIONS = (Voice.PARTNER.value, Voice.EMPLOYEE.value)
@@ -444,7 +449,29 @@ class _Digest:
                 ).select_from(answers)
             )
         ).one()
-        return Participation(answers=row.answers, active_members=row.active)
+        sent, answered = await self.prompts()
+        return Participation(answers=row.answers, active_members=row.active,
+                             prompts_sent=sent, prompts_answered=answered)
+
+    async def prompts(self) -> tuple[int, int]:
+        """Prompts and check-in invitations delivered in the period, and how many of them
+        their member answered (whenever: the answer may come after the period)."""
+        o = OutboxMessage
+        member = func.substr(o.target, len("member:") + 1)
+        checkin = and_(o.kind == "checkin", exists().where(
+            CheckInRow.round_id == func.substr(o.source, len("round:") + 1), CheckInRow.member_id == member))
+        prompt = or_(*(
+            and_(o.payload["kind"].as_string() == kind, exists().where(
+                t.member_id == member, t.coalition_id == o.coalition_id, t.created_at >= o.sent_at))
+            for kind, t in _ANSWERS.items()
+        ))
+        row = (await self.db.execute(
+            select(func.count().label("sent"),
+                   func.count(case((or_(checkin, and_(o.kind == "prompt", prompt)), 1))).label("answered"))
+            .where(o.state == "sent", o.kind.in_(("prompt", "checkin")), o.coalition_id.in_(self.coalitions),
+                   o.sent_at >= self.scope.since, o.sent_at < self.scope.until)
+        )).one()
+        return row.sent, row.answered
 
 
 def status(starts_on: date, ends_on: date, today: date) -> str:

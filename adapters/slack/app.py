@@ -5,6 +5,11 @@ Every command and click is acknowledged before any database or Web API work; the
 runs right after in a tracked task (so shutdown can let it finish). A modal submission is
 the exception: Slack wants its validation errors or next view in the ack itself, so the
 engine step (a few milliseconds of database work) runs before that ack.
+
+After a member's request is answered, the same task keeps what the outbox needs to reach
+them later: their conversation reference (which workspace they are in; at most once an
+hour per member) and their time zone from their Slack profile (users.info, at most once a
+day per member). Neither ever delays an ack or a reply, and their errors are only logged.
 """
 
 from __future__ import annotations
@@ -13,9 +18,12 @@ import asyncio
 import json
 import logging
 import re
+import time
 from dataclasses import replace
+from datetime import datetime, timezone
 from typing import Any, Awaitable
 from urllib.parse import parse_qs
+from zoneinfo import ZoneInfo
 
 import aiohttp
 from aiohttp import web
@@ -35,7 +43,7 @@ from adapters.slack import events, render
 from adapters.slack.events import Origin
 from adapters.slack.settings import SlackSettings, SlackSettingsError
 from bot.engine import Engine
-from bot.types import ActionRef, Capabilities, Event
+from bot.types import ActionRef, Capabilities, ConversationRef, Event
 from bot.ui import Ask, Kind, Reply
 
 log = logging.getLogger(__name__)
@@ -50,6 +58,8 @@ PERMANENT = {"invalid_auth", "account_inactive", "channel_not_found", "not_in_ch
              "invalid_metadata_schema", "metadata_too_large", "message_not_found",
              "cant_update_message", "edit_window_closed", "org_login_required"}
 SUBMIT_BUDGET = 2.5  # seconds: Slack drops a view_submission response after 3
+REFERENCE_EVERY = 3600.0  # seconds: a member's conversation reference is saved at most this often
+PROFILE_EVERY = 24 * 3600.0  # seconds: a member's profile (time zone) is looked up at most this often
 
 
 class _NoTokenNotice(logging.Filter):
@@ -75,6 +85,12 @@ class SlackBot:
         self.settings = settings
         self.tasks: set[asyncio.Task] = set()
         self._http: aiohttp.ClientSession | None = None  # one pool: response_url posts, outbox sends
+        # What this process last did per member (time.monotonic()), so a busy member costs no
+        # extra writes or Web API calls: (member id, team) -> reference saved; member id ->
+        # profile looked up; and the zone it last saved per member.
+        self._referenced: dict[tuple[str, str], float] = {}
+        self._profiled: dict[str, float] = {}
+        self._zones: dict[str, str] = {}
         self.verifier = SignatureVerifier(settings.signing_secret) if settings.signing_secret else None
         client = AsyncWebClient(
             token=settings.bot_token if settings.mode != "oauth" else None,
@@ -286,6 +302,50 @@ class SlackBot:
             log.exception("slack: handling %s failed", event.event_id)
             replies = [Reply.text("Something went wrong on our side; nothing was saved. Please try again.")]
         await self._deliver(client, replies, origin)
+        await self._learn(client, event.ref)
+
+    # -- what the outbox needs later -----------------------------------------------------
+
+    async def _learn(self, client: AsyncWebClient, ref: ConversationRef) -> None:
+        """After answering a member: save their reference (hourly) and time zone (daily)."""
+        member = self.engine.config.member_for(events.PLATFORM, ref.user)
+        member_id = member.id if member else f"{events.PLATFORM}:{ref.user}"
+        now = time.monotonic()
+        if now - self._referenced.get((member_id, ref.tenant), -REFERENCE_EVERY) >= REFERENCE_EVERY:
+            self._referenced[(member_id, ref.tenant)] = now
+            await self._save_reference(ref, member_id)
+        # Only members of app.yaml get messages from the outbox, so only their zones matter.
+        if member is not None and now - self._profiled.get(member_id, -PROFILE_EVERY) >= PROFILE_EVERY:
+            self._profiled[member_id] = now  # before the call: one look-up a day, even if it fails
+            await self._save_zone(client, ref.user, member_id)
+
+    async def _save_reference(self, ref: ConversationRef, member_id: str) -> None:
+        """Where the member writes from: in OAuth mode, the outbox finds their workspace by it."""
+        try:
+            await self.engine.store.save_reference(ref, member_id, "personal", datetime.now(timezone.utc))
+        except Exception:
+            log.exception("slack: could not save the address of %s", member_id)
+
+    async def _save_zone(self, client: AsyncWebClient, user: str, member_id: str) -> None:
+        try:
+            profile = (await client.users_info(user=user)).data.get("user") or {}
+        except SlackApiError as error:
+            code = error.response.get("error", "unknown_error")
+            hint = " (reinstall the app to grant users:read)" if code == "missing_scope" else ""
+            log.warning("slack: users.info for %s failed: %s%s", user, code, hint)
+            return
+        except Exception as error:
+            log.warning("slack: users.info for %s failed: %r", user, error)
+            return
+        zone = _zone(profile.get("tz"))
+        if zone is None or self._zones.get(member_id) == zone:
+            return
+        try:
+            await self.engine.store.save_zone(member_id, zone, events.PLATFORM, datetime.now(timezone.utc))
+        except Exception:
+            log.exception("slack: could not save the time zone of %s", member_id)
+            return
+        self._zones[member_id] = zone
 
     async def _deliver(self, client: AsyncWebClient, replies: list[Reply], origin: Origin) -> None:
         if any(r.detail for r in replies):
@@ -354,6 +414,17 @@ class SlackBot:
             hint = " (not retried)" if code in PERMANENT else ""
             log.error("slack: %s failed: %s%s", method.__name__, code, hint)
             return None
+
+
+def _zone(name: Any) -> str | None:
+    """An IANA time zone name we can use, else None."""
+    if not isinstance(name, str) or not name or len(name) > 64:
+        return None
+    try:
+        ZoneInfo(name)
+    except (KeyError, ValueError, OSError):  # not found (a KeyError), a malformed or odd name
+        return None
+    return name
 
 
 def _well_formed(body: str, content_type: str) -> bool:

@@ -8,7 +8,8 @@ import yaml
 
 from adapters.slack.settings import BOT_EVENTS, BOT_SCOPES
 
-SUBCOMMANDS = "help | join | map | strengths | frame | experiment | checkin | story | reflect | status | digest | coordinator | cancel"
+SUBCOMMANDS = ("help | join | map | strengths | frame | experiment | checkin | impact | story | reflect"
+               " | status | digest | schedule | coordinator | cancel")
 
 
 def manifest(url: str, socket_mode: bool = False, oauth: bool = False, token_rotation: bool = False,

@@ -39,7 +39,7 @@ from slack_sdk.errors import SlackApiError, SlackTokenRotationError
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.ratelimit import Limiter, acquire, smooth
+from adapters.ratelimit import Budgeted, Limiter, acquire, smooth
 from adapters.slack import render
 from adapters.slack.app import PERMANENT, SlackBot
 from adapters.slack.events import PLATFORM
@@ -65,7 +65,7 @@ class _Token:
     fetched: float  # time.monotonic()
 
 
-class SlackSender:
+class SlackSender(Budgeted):
     """`bot.ports.Sender` for Slack. `share` (0 < share <= 1) is this replica's part of the
     workspace budgets; the delivery loop sets it (e.g. 1 / live workers). Assigning `share`
     or `limits` changes the windows at once."""
@@ -89,7 +89,6 @@ class SlackSender:
         self.workspace = Limiter([(1, 1.0)])  # key "<team>"
         self.tier3 = Limiter([(1, 1.0)])  # key "<team>/<method>"
         self._limits = limits or self.config.delivery.slack
-        self._share = 1.0
         self.share = share  # sets every window
         self._clients: dict[str, tuple[str, AsyncWebClient]] = {}  # team -> (token, client)
         self._tokens: dict[str, _Token] = {}  # OAuth: team -> its bot token
@@ -98,26 +97,6 @@ class SlackSender:
         self._team_of: dict[str, str] = {}  # conversation id -> team, as sent to (OAuth)
 
     # -- configuration ---------------------------------------------------------------------
-
-    @property
-    def share(self) -> float:
-        return self._share
-
-    @share.setter
-    def share(self, share: float) -> None:
-        if not 0 < share <= 1:
-            raise ValueError(f"share must be in (0, 1], not {share}")
-        self._share = share
-        self._configure()
-
-    @property
-    def limits(self) -> SlackLimits:
-        return self._limits
-
-    @limits.setter
-    def limits(self, limits: SlackLimits) -> None:
-        self._limits = limits
-        self._configure()
 
     def _configure(self) -> None:
         limits, share = self._limits, self._share

@@ -12,8 +12,9 @@ from typing import Mapping
 # The bot scopes the code uses, no more: chat.postMessage (to channels, and to a user id
 # for their DM with the app), the /cocreate command, message.im events for typed answers
 # (im:history, which also lets the outbox read the DM back to see whether a message arrived:
-# conversations.history), and conversations.open to find that DM (im:write).
-BOT_SCOPES = ("chat:write", "commands", "im:history", "im:write")
+# conversations.history), conversations.open to find that DM (im:write), and users.info for
+# a member's time zone from their profile (users:read), so prompts arrive in their own day.
+BOT_SCOPES = ("chat:write", "commands", "im:history", "im:write", "users:read")
 BOT_EVENTS = ("app_home_opened", "app_uninstalled", "message.im", "tokens_revoked")
 
 

@@ -4,9 +4,11 @@ replies as Adaptive Cards, and proactive sends to stored conversation references
 A turn does little work (one engine step, a few milliseconds of database) and answers
 well inside Teams' 15 s; a retried activity is recognised by its id and records nothing
 twice. Every turn stores the conversation reference, so the bot can write to a member
-later, also after a restart. Sends keep to Teams' per-conversation limits; 412, 429, 502
-and 504 are retried with backoff and jitter (honouring Retry-After); 403 and 404 mean the
-member cannot be reached: they are marked so, and their coalition's leaders are told.
+later, also after a restart; a member's message also carries their time zone (Teams'
+clientInfo), saved when it changes, so scheduled prompts arrive in their own day. Sends keep
+to Teams' per-conversation limits; 412, 429, 502 and 504 are retried with backoff and jitter
+(honouring Retry-After); 403 and 404 mean the member cannot be reached: they are marked so,
+and their coalition's leaders are told.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ class TeamsBot:
         self.adapter = CloudAdapter(self.auth)
         self.adapter.on_turn_error = self._on_turn_error
         self.limiter = Limiter(CONVERSATION_LIMITS)
+        self._zones: dict[str, str] = {}  # member id -> the time zone this process last saved
         if not settings.authenticated:
             log.warning("Teams: authentication is OFF (TEAMS_LOCAL_TESTING): only for a machine nobody else can reach")
 
@@ -109,6 +112,7 @@ class TeamsBot:
         await self._remember(ref)
         if activity.type == ActivityTypes.message:
             await self._on_message(turn, ref)
+            await self._learn_zone(activity, ref)
         elif activity.type in (ActivityTypes.conversation_update, ActivityTypes.installation_update):
             await self._on_install(turn, ref)
 
@@ -116,6 +120,19 @@ class TeamsBot:
         """Store the reference on every turn: it is what lets us write to this member later."""
         member = self.engine.actor(ref).member_id
         await self.engine.store.save_reference(ref, member, ref.extra.get("kind", "personal"), _now())
+
+    async def _learn_zone(self, activity: Activity, ref: ConversationRef) -> None:
+        """Keep a member's time zone from their Teams client: a write only when it changed."""
+        zone = events.timezone_of(activity)
+        member = self.engine.config.member_for(events.PLATFORM, ref.user) if zone else None
+        if member is None or self._zones.get(member.id) == zone:
+            return  # no zone, or someone app.yaml does not know (the outbox never writes to them)
+        try:
+            await self.engine.store.save_zone(member.id, zone, events.PLATFORM, _now())
+        except Exception:
+            log.exception("teams: could not save the time zone of %s", member.id)
+            return
+        self._zones[member.id] = zone
 
     async def _on_install(self, turn: TurnContext, ref: ConversationRef) -> None:
         activity = turn.activity

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from botbuilder.schema import Activity, ChannelAccount, ConversationAccount, ConversationReference
 
@@ -46,6 +47,24 @@ def reference(activity: Activity) -> ConversationRef:
     if team:
         extra["team"] = team
     return ConversationRef(PLATFORM, tenant_of(activity), activity.conversation.id, sender.id, extra=extra)
+
+
+def timezone_of(activity: Activity) -> str | None:
+    """The sender's time zone (an IANA name) from the `clientInfo` entity Teams puts on
+    their messages (else the activity's `localTimezone`); None if absent or not a zone."""
+    names = []
+    for entity in activity.entities or []:
+        if getattr(entity, "type", None) == "clientInfo":
+            names.append((getattr(entity, "additional_properties", None) or {}).get("timezone"))
+    names.append(activity.local_timezone)
+    for name in names:
+        if isinstance(name, str) and 0 < len(name) <= 64:
+            try:
+                ZoneInfo(name)
+            except (KeyError, ValueError, OSError):  # unknown (a KeyError) or malformed
+                continue
+            return name
+    return None
 
 
 def command_text(activity: Activity) -> str:

@@ -3,9 +3,12 @@ Teams admin centre): manifest.json plus the two icons, zipped at the root.
 
 Teams has no slash commands: the bot reads command words from messages, and the manifest's
 `commandLists` advertises them in the compose box. Manifest schema v1.19 allows at most 10
-commands per list and we have 11, so `map` is left out: `join` offers to map a hidden
-treasure right after you join, and `help` (the first command) lists every word, map included.
-`cancel` stays because the menu is where someone stuck in the middle of a flow looks.
+commands per list and the bot reads 15, so five are left out: `map` (`join` offers to map a
+hidden treasure right after you join), `impact` (the button on a check-in invitation sends it
+for the member: nobody needs to type it), and `digest`, `schedule` and `coordinator`, which are
+for leaders and coordinators (`checkin` stays: it is how leaders start a round, the heart of
+the method). `help` (the first command) names each left-out word and lists every one. `cancel`
+stays because the menu is where someone stuck in the middle of a flow looks.
 """
 
 from __future__ import annotations
@@ -30,19 +33,21 @@ PACKAGE_NAME = "cocreate-teams.zip"
 
 # The words the bot reads (flows' `describe()`, plus the engine's help and cancel), in menu order.
 COMMANDS = (
-    ("help", "list everything you can do here, including map (a hidden treasure), digest, coordinator"),
+    ("help", "list everything you can do here, including map (a hidden treasure), impact, digest, schedule, "
+             "coordinator"),
     ("join", "join the coalition and say what you bring"),
     ("strengths", "share when co-creation worked, and how to do more of it"),
     ("frame", "frame the problem from the outside in"),
     ("experiment", "register a small, timeboxed test action"),
-    ("checkin", "check in on the impact of a running experiment"),
+    ("checkin", "ask every member of the coalition to check in on an experiment's impact"),
     ("story", "share an ambassador story (or withdraw one of yours)"),
     ("reflect", "reflect on one of the movement's principles"),
     ("status", "see your open items, experiments and stories"),
     ("cancel", "stop what you are in the middle of (nothing half-done is saved)"),
 )
-# Reachable from `join` / for coordinators and leaders; `help` lists them all.
-LEFT_OUT = ("map", "digest", "coordinator")
+# Reachable from `join`, sent by the invitation's button, for leaders and coordinators; `help`
+# names them all.
+LEFT_OUT = ("map", "impact", "digest", "schedule", "coordinator")
 
 SHORT_DESCRIPTION = "Co-creation prompts, impact check-ins and stories for coalitions"
 FULL_DESCRIPTION = (

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from adapters.ratelimit import Limiter, acquire, padded, smooth
+from adapters.ratelimit import Budgeted, Limiter, acquire, padded, smooth
 from adapters.teams import events
 from adapters.teams.app import TRANSIENT, UNREACHABLE, TeamsBot, status_of
 from bot.config import TeamsLimits
@@ -35,7 +35,7 @@ NO_ADDRESS = "no Teams address yet: they must install the app or write to it fir
 REFUSED = {400, 413}  # a malformed or too large message: sending it again cannot help
 
 
-class TeamsSender:
+class TeamsSender(Budgeted):
     """`bot.ports.Sender` for Teams. `share` (0 < share <= 1) is this replica's part of the
     tenant budget; the delivery loop sets it. Assigning `share` or `limits` changes the
     windows at once."""
@@ -50,30 +50,9 @@ class TeamsSender:
         self.conversations: Limiter = bot.limiter  # key: conversation id (shared with the bot's replies)
         self.tenants = Limiter([(1, 1.0)])  # key: tenant id
         self._limits = limits or self.config.delivery.teams
-        self._share = 1.0
         self.share = share  # sets every window
 
     # -- configuration ---------------------------------------------------------------------
-
-    @property
-    def share(self) -> float:
-        return self._share
-
-    @share.setter
-    def share(self, share: float) -> None:
-        if not 0 < share <= 1:
-            raise ValueError(f"share must be in (0, 1], not {share}")
-        self._share = share
-        self._configure()
-
-    @property
-    def limits(self) -> TeamsLimits:
-        return self._limits
-
-    @limits.setter
-    def limits(self, limits: TeamsLimits) -> None:
-        self._limits = limits
-        self._configure()
 
     def _configure(self) -> None:
         self.conversations.set_windows(padded(self._limits.per_conversation))

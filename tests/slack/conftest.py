@@ -31,7 +31,8 @@ def slack_env(fake_slack, sqlite_url):
         "DATABASE_URL": sqlite_url,
         "COCREATE_CONFIG": str(APP_YAML),
         "COCREATE_POLL_SECONDS": "0.1",  # the outbox is polled quickly, so tests need not wait
-        "COCREATE_PROGRESS_SECONDS": "0.3",
+        "COCREATE_PROGRESS_SECONDS": "0.3",  # a round's live progress message, updated in place
+        "COCREATE_TICK_SECONDS": "0.3",  # the planner: a closed round's summary is queued at once
     }
 
 

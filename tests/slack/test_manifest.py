@@ -31,11 +31,22 @@ def test_http_manifest_points_every_url_at_one_endpoint():
 
 def test_scopes_and_events_are_exactly_what_the_code_uses():
     doc = yaml.safe_load(manifest("https://x.org"))
-    assert doc["oauth_config"]["scopes"]["bot"] == ["chat:write", "commands", "im:history", "im:write"] == list(BOT_SCOPES)
+    assert doc["oauth_config"]["scopes"]["bot"] == [
+        "chat:write", "commands", "im:history", "im:write", "users:read"] == list(BOT_SCOPES)
     assert doc["settings"]["event_subscriptions"]["bot_events"] == list(BOT_EVENTS)
     # message.im and the outbox's look back into a DM (conversations.history) need im:history,
-    # conversations.open needs im:write; nothing reads channels, users or files.
-    assert not [s for s in BOT_SCOPES if s.startswith(("channels:", "users:", "files:", "groups:"))]
+    # conversations.open needs im:write, users.info (a member's time zone) users:read; nothing
+    # reads channels, e-mail addresses or files.
+    assert not [s for s in BOT_SCOPES if s.startswith(("channels:", "users:read.email", "files:", "groups:"))]
+
+
+def test_the_usage_hint_names_every_command_the_bot_reads():
+    from flows.registry import all_flows
+
+    [command] = yaml.safe_load(manifest("https://x.org"))["features"]["slash_commands"]
+    hinted = command["usage_hint"].split(" | ")
+    reads = {word for flow in all_flows() for word in flow.entries} | {"help", "cancel"}
+    assert sorted(hinted) == sorted(reads) and hinted[0] == "help" and hinted[-1] == "cancel"
 
 
 def test_socket_mode_and_oauth_variants():

@@ -132,23 +132,33 @@ async def test_story_from_slash_command_to_modal_to_stored_record(server, fake_s
         "Café <in> the harbour 🌊", [1, 7], "coalition", True)
 
 
+async def eventually(find, what, timeout=5.0):
+    """Poll `find()` until it returns something truthy (the fakes record calls as they come)."""
+    deadline = time.monotonic() + timeout
+    while not (found := find()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        await asyncio.sleep(0.05)
+    return found
+
+
+def buttons(call) -> list[dict]:
+    return [e for b in call.args.get("blocks") or [] if b["type"] == "actions" for e in b["elements"]]
+
+
 async def test_leader_registers_an_experiment_and_checks_in(server, fake_slack):
+    """The whole round over HTTP: opened by a leader, invitations sent by the outbox, answered
+    from the invitation's button in a modal, progress updated in place, summary in the channel."""
     today = date.today()
     await command(server, fake_slack, "experiment", user="U_LEA")
     view = await opened_view(fake_slack)
-    await submit(server, view, {
-        "title": plain_text("Job café"), "action": plain_text("A café run by young people"),
-        "effect": plain_text("Three apprenticeships"), "stakeholders": plain_text("young people, employers"),
-        "partners": plain_text("Harbour Bakery"), "starts_on": day(today.isoformat()),
-        "ends_on": day((today - timedelta(days=1)).isoformat()), "measures": plain_text("Contracts"),
-        "owner": plain_text(None)}, user="U_LEA", view_hash="h-early")
-    answer = await submit(server, view, {
+    experiment = {
         "title": plain_text("Job café"), "action": plain_text("A café run by young people"),
         "effect": plain_text("Three apprenticeships"), "stakeholders": plain_text("young people, employers"),
         "partners": plain_text("Harbour Bakery"), "starts_on": day(today.isoformat()),
         "ends_on": day((today + timedelta(days=30)).isoformat()), "measures": plain_text("Contracts"),
-        "owner": plain_text(None)}, user="U_LEA")
-    assert answer == {}
+        "owner": plain_text(None)}
+    assert await submit(server, view, experiment, user="U_LEA") == {}
     assert [e["title"] for e in (await records(server))["experiments"]] == ["Job café"]
 
     # A member may not start a check-in: a short ephemeral answer says so.
@@ -156,20 +166,65 @@ async def test_leader_registers_an_experiment_and_checks_in(server, fake_slack):
     [refusal] = [c for c in await fake_slack.wait_for("response_url") if c.path.endswith("/member")]
     assert "Only coalition leaders" in texts(refusal) and refusal.args["response_type"] == "ephemeral"
 
+    # The leader opens a round: everyone in the coalition (the leader too) is asked.
     await command(server, fake_slack, "checkin", user="U_LEA", rid="leader")
+    [opened] = await eventually(lambda: [c for c in fake_slack.calls("response_url") if c.path.endswith("/leader")],
+                                "the leader's answer to checkin")
+    assert "Check-in round on *Job café* is open: I am asking 2 members now" in texts(opened)
+
+    # The outbox sends each member a DM invitation whose primary button types `impact <round>`.
+    invitation = await posted(fake_slack, "U_MO", "Impact check-in: Job café")
+    [button] = buttons(invitation)
+    assert button["action_id"] == "command_0" and button["style"] == "primary"
+    assert button["value"].startswith("impact ") and button["text"]["text"] == "Answer the check-in"
+    round_id = int(button["value"].split()[1])
+    await posted(fake_slack, "U_LEA", "Impact check-in: Job café")
+    await posted(fake_slack, "U_LEA", "Check-in round on Job café")
+    [progress_ts] = [m["ts"] for m in fake_slack.messages("U_LEA") if "Check-in round on Job café" in m["text"]]
+
+    # Mo clicks the button in the DM: the form opens in a modal (the click's trigger id).
+    click = block_action("command_0", button["value"], user="U_MO", channel=invitation.args["channel"],
+                         message_ts="1700000000.000900", response_url=fake_slack.response_url("click"))
+    assert (await send(server, click))[0] == 200
     view = await opened_view(fake_slack, count=2)
     ids = [b["block_id"] for b in view["blocks"] if b["type"] == "input"]
     assert ids == ["citizen_impact", "effect_0", "effect_1", "intended", "unintended", "evidence", "decision"]
     answer = await submit(server, view, {
         "citizen_impact": radio("4"), "effect_0": radio("5"), "effect_1": radio("2"),
         "intended": plain_text("Two apprenticeships"), "unintended": plain_text(None),
-        "evidence": plain_text("https://example.org/report"), "decision": radio("scale_up")}, user="U_LEA")
+        "evidence": plain_text("https://example.org/report"), "decision": radio("scale_up")})
     assert answer == {}
-    confirmation = await posted(fake_slack, "U_LEA", "Check-in saved for")
+    confirmation = await posted(fake_slack, "U_MO", "Check-in saved for")
     assert "Decision: Scale up" in texts(confirmation)
     [checkin] = (await records(server))["checkins"]
+    assert (checkin["member_id"], checkin["round_id"]) == ("mo", str(round_id))
     assert checkin["effects"] == [{"stakeholder": "young people", "rating": 5},
                                   {"stakeholder": "employers", "rating": 2}]
+
+    # The leader's progress message is edited in place (same message) to count the answer.
+    update = await eventually(lambda: [c for c in fake_slack.calls("chat.update")
+                                       if c.args["ts"] == progress_ts and "1 answered" in texts(c)],
+                              "the progress message updated to 1 answered")
+    assert update[-1].args["channel"] == "DU_LEA"  # the DM the progress message was posted in
+    assert "sent 2/2 · 0 unreachable · 1 answered" in texts(update[-1])
+
+    # Closing the round: the summary's headline in the coalition's channel, details in its thread.
+    await command(server, fake_slack, "checkin close", user="U_LEA", rid="close")
+    [closed] = await eventually(lambda: [c for c in fake_slack.calls("response_url") if c.path.endswith("/close")],
+                                "the leader's answer to checkin close")
+    assert "Closed the check-in round on *Job café*" in texts(closed)
+    headline = await posted(fake_slack, "C_HARBOUR", "Impact check-in on *Job café* closed: 1 answer(s)")
+    assert "thread_ts" not in headline.args
+    [headline_ts] = [m["ts"] for m in fake_slack.messages("C_HARBOUR") if "closed: 1 answer(s)" in m["text"]]
+    thread = await eventually(lambda: [c for c in fake_slack.calls("chat.postMessage")
+                                       if c.args.get("thread_ts") == headline_ts], "the summary's thread reply")
+    assert thread[0].args["channel"] == "C_HARBOUR"
+    assert "Two apprenticeships" in texts(thread[0]) and "Scale up: 1" in texts(thread[0])
+
+    # Nobody was invited twice.
+    invited = [c.args["channel"] for c in fake_slack.calls("chat.postMessage")
+               if any(b.get("value") == f"impact {round_id}" for b in buttons(c))]
+    assert sorted(invited) == ["U_LEA", "U_MO"]
 
 
 async def test_the_early_end_date_was_refused_on_its_input(server, fake_slack):

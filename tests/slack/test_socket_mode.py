@@ -95,8 +95,12 @@ def test_socket_mode_commands_events_and_modals(tmp_path, socket_env, fake_slack
         # Each envelope acknowledged exactly once; nothing else said on the socket or to the Web API.
         assert [a.envelope_id for a in socket_server.acks()] == [e.envelope_id for e in socket_server.envelopes()]
         assert socket_server.other_messages() == []
+        # After answering, each member's profile is looked up once (their time zone, for the outbox).
+        lookups = fake_slack.wait_for_sync("users.info", count=2, timeout=5)
+        assert sorted(c.args["user"] for c in lookups) == ["U_LEA", "U_MO"] and lookups[0].token == BOT_TOKEN
         calls = fake_slack.calls()
-        assert {c.method for c in calls} == {"apps.connections.open", "auth.test", "views.open", "chat.postMessage"}
+        assert {c.method for c in calls} == {"apps.connections.open", "auth.test", "views.open", "chat.postMessage",
+                                             "users.info"}
         assert all(c.ok for c in calls), calls
     finally:
         stop_server(server)

@@ -102,7 +102,8 @@ async def test_an_empty_database_gives_every_principle_and_coalition_zeros(store
     o = d.outside_in
     assert (o.citizens_and_users, o.institutions, o.others, o.share) == (0, 0, 0, None)
     assert (d.participation.answers, d.participation.active_members) == (0, 0)
-    assert d.participation.prompts_sent is None and d.participation.prompts_answered is None
+    assert d.participation.prompts_sent == 0 and d.participation.prompts_answered == 0
+    assert d.participation.response_rate is None
     assert d.nothing_new
     assert dict(d.marks) == dict.fromkeys(KINDS, 0)
 
@@ -538,3 +539,28 @@ async def test_the_digests_database_settings_end_with_its_unit(
         inside = [(await unit._db.exec_driver_sql(f"SHOW {n}")).scalar_one() for n in names]
     assert inside == ["force_custom_plan", "off", "0"]
     assert await settings() == before
+
+
+async def test_prompts_sent_and_answered_count_delivered_prompts_and_their_answers(store: SqlStore) -> None:
+    from bot.ports import Outgoing
+
+    def prompt(member: str, kind: str, coalition: str = C) -> Outgoing:
+        return Outgoing("schedule:weekly", f"{kind}-2026-03-03", f"member:{member}", coalition, "prompt",
+                        {"kind": kind, "number": 1}, IN)
+
+    [exp] = await add(store, experiment("Job café", date(2026, 3, 1), date(2026, 4, 1)))
+    rows = [prompt("U1", "principle"), prompt("U2", "principle"), prompt("U3", "story"),
+            prompt("U4", "principle", coalition=E),  # out of scope
+            Outgoing("round:7", "invite", "member:U1", C, "checkin", {"round": 7}, IN),
+            Outgoing("round:7", "invite", "member:U2", C, "checkin", {"round": 7}, IN),
+            Outgoing("round:7", "invite", "member:U3", C, "checkin", {"round": 7}, IN)]  # never delivered
+    await store.enqueue(rows, IN)
+    for row in await store.claim("w", IN, 100, timedelta(minutes=1)):
+        if row.target != "member:U3" or row.kind == "prompt":
+            await store.sent(row.id, "w", "slack", "D1", "1", IN)
+    await add(store, Reflection(C, "U1", 1, "An answer"), at=IN + timedelta(hours=2))  # answers U1's prompt
+    await add(store, Reflection(C, "U2", 1, "Too early"), at=IN - timedelta(hours=2))  # before it: not an answer
+    await add(store, CheckIn(C, "U2", exp, 4, (), "seen", "", "", "continue", round_id="7"))
+    d = await digest(store)
+    assert (d.participation.prompts_sent, d.participation.prompts_answered) == (5, 2)
+    assert d.participation.response_rate == 0.4

@@ -25,7 +25,10 @@ def connector():
 def teams_env(connector, sqlite_url):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_", "BOTFRAMEWORK_"))}
     env.update(DATABASE_URL=sqlite_url, COCREATE_CONFIG=str(APP_YAML),
-               MICROSOFT_APP_ID=APP_ID, MICROSOFT_APP_PASSWORD=PASSWORD)
+               MICROSOFT_APP_ID=APP_ID, MICROSOFT_APP_PASSWORD=PASSWORD,
+               COCREATE_POLL_SECONDS="0.1",  # the outbox is polled quickly, so tests need not wait
+               COCREATE_PROGRESS_SECONDS="0.3",  # a round's live progress message, updated in place
+               COCREATE_TICK_SECONDS="0.3")  # the planner: a closed round's summary is queued at once
     # The fake's OpenID metadata, issuer and login URL, through our BOTFRAMEWORK_* pass-through.
     for key, value in connector.bot_config(APP_ID, PASSWORD).items():
         if key not in ("APP_ID", "APP_PASSWORD"):

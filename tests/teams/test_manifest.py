@@ -15,6 +15,7 @@ from jsonschema import Draft4Validator, Draft6Validator, validators
 
 from adapters.teams.manifest import COMMANDS, LEFT_OUT, MAX_COMMANDS, manifest, package
 from bot import __version__
+from bot.types import Role
 from flows.registry import all_flows
 
 APP_ID = "6f1c2b7e-3a4d-4e5f-8a9b-0c1d2e3f4a5b"
@@ -113,13 +114,19 @@ def test_command_lists_advertise_what_the_bot_reads():
     flows = {word: flow for flow in all_flows() for word in flow.entries}
     reads = set(flows) | {"help", "cancel"}
     words = [word for word, _ in COMMANDS]
-    assert sorted(words + list(LEFT_OUT)) == sorted(reads) and len(reads) == 13
-    assert len(words) == MAX_COMMANDS and words[0] == "help" and LEFT_OUT == ("map", "digest", "coordinator")
+    assert sorted(words + list(LEFT_OUT)) == sorted(reads) and len(reads) == 15
+    assert len(words) == MAX_COMMANDS and words[0] == "help" and words[-1] == "cancel"
+    # Left out: what a member never needs to type (map follows join; impact is sent by the
+    # invitation's button) and what only leaders and coordinators may use.
+    assert LEFT_OUT == ("map", "impact", "digest", "schedule", "coordinator")
+    assert flows["map"] is flows["join"] and (flows["schedule"].role, flows["coordinator"].role) == (
+        Role.LEADER, Role.COORDINATOR)
     for word, text in COMMANDS:
         if word in flows:
             assert text == flows[word].describe(word), word
         assert 0 < len(text) <= 128
-    assert "map" in dict(COMMANDS)["help"]  # help is where the left-out word is found
+    for word in LEFT_OUT:  # help is where the left-out words are found
+        assert word in dict(COMMANDS)["help"], word
     for command_list in manifest(APP_ID, URL)["bots"][0]["commandLists"]:
         assert command_list["commands"] == [{"title": w, "description": t} for w, t in COMMANDS]
 

@@ -4,7 +4,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
+import time
 from datetime import date, timedelta
 
 import pytest
@@ -97,11 +99,32 @@ async def test_story_in_a_personal_chat_card_updated_in_place(teams_server, conn
     assert (story["title"], story["principles"], story["anonymous"]) == ("Café in the harbour 🌊", [1, 7], True)
 
 
+async def eventually(find, what, timeout=5.0):
+    """Poll `find()` until it returns something truthy (the fake records calls as they come)."""
+    deadline = time.monotonic() + timeout
+    while not (found := find()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        await asyncio.sleep(0.05)
+    return found
+
+
+def card_buttons(card) -> list[dict]:
+    return [a for s in card["body"] if s["type"] == "ActionSet" for a in s["actions"]]
+
+
 async def test_leader_experiment_and_check_in(teams_server, connector):
-    chat = personal_conversation_id("29:lea")
+    """The whole round over HTTP: opened by a leader, invitations sent by the outbox to each
+    member's personal chat, answered from the invitation's button on a card, progress updated
+    in place, the summary posted in the coalition's team channel with details in its thread."""
+    lea, mo = personal_conversation_id("29:lea"), personal_conversation_id("29:mo")
+    # The app is in the coalition's team: the bot keeps the channel's address from this event.
+    added = conversation_update(members_added=[f"28:{APP_ID}"], team_id=TEAM_ID, service_url=connector.url)
+    assert await post(teams_server, connector, added) == 200
+
     today = date.today()
     await say(teams_server, connector, "experiment", user="29:lea")
-    [(card_id, card)] = cards(connector, chat)
+    [(card_id, card)] = cards(connector, lea)
     values = {**submit_data(card), "title": "Job café", "action": "Open a café", "effect": "Apprenticeships",
               "stakeholders": "young people, employers", "partners": "Bakery",
               "starts_on": today.isoformat(), "ends_on": (today + timedelta(days=30)).isoformat(),
@@ -109,16 +132,84 @@ async def test_leader_experiment_and_check_in(teams_server, connector):
     await post(teams_server, connector, card_submit(values, card_id, user_id="29:lea", service_url=connector.url))
     assert [e["title"] for e in (await records(teams_server))["experiments"]] == ["Job café"]
 
+    # A member may not start one (and has now written to the bot, so it can write back).
+    await say(teams_server, connector, "checkin")
+    assert "Only coalition leaders" in said(connector, mo)
+
     await say(teams_server, connector, "checkin", user="29:lea")
-    [(card_id, card)] = [c for c in cards(connector, chat) if c[0] != card_id]
-    assert inputs(card) == ["citizen_impact", "effect_0", "effect_1", "intended", "unintended", "evidence", "decision"]
-    values = {**submit_data(card), "citizen_impact": "4", "effect_0": "5", "effect_1": "2",
+    assert "Check-in round on **Job café** is open: I am asking 2 members now" in said(connector, lea)
+
+    # The outbox sends each member an invitation card whose primary button sends `impact <round>`.
+    def invitations(conversation):
+        return [(i, c) for i, c in cards(connector, conversation) if "Impact check-in: Job café" in str(c)]
+
+    [(_, invitation)] = await eventually(lambda: invitations(mo), "mo's invitation")
+    [button] = card_buttons(invitation)
+    assert button["type"] == "Action.Submit" and button["title"] == "Answer the check-in"
+    assert button["style"] == "positive"
+    command = button["data"]["msteams"]
+    assert command["type"] == "imBack" and command["value"].startswith("impact ")
+    round_id = int(command["value"].split()[1])
+    await eventually(lambda: invitations(lea), "the leader's own invitation")
+    [(progress_id, _)] = await eventually(
+        lambda: [(i, c) for i, c in cards(connector, lea) if "Check-in round on Job café" in str(c)],
+        "the leader's progress message")
+
+    # Mo presses it: Teams posts the imBack value as Mo's message; the form comes as a card.
+    await say(teams_server, connector, command["value"])
+    [(form_id, form)] = [(i, c) for i, c in cards(connector, mo) if inputs(c)]
+    assert inputs(form) == ["citizen_impact", "effect_0", "effect_1", "intended", "unintended", "evidence",
+                            "decision"]
+    values = {**submit_data(form), "citizen_impact": "4", "effect_0": "5", "effect_1": "2",
               "intended": "Two apprenticeships", "unintended": "", "evidence": "", "decision": "adjust"}
-    await post(teams_server, connector, card_submit(values, card_id, user_id="29:lea", service_url=connector.url))
-    assert "Decision: Adjust" in said(connector, chat)
+    assert await post(teams_server, connector, card_submit(values, form_id, service_url=connector.url)) == 200
+    assert "Check-in saved for **Job café**. Decision: Adjust" in said(connector, mo)
     [checkin] = (await records(teams_server))["checkins"]
+    assert (checkin["member_id"], checkin["round_id"]) == ("mo", str(round_id))
     assert checkin["effects"] == [{"stakeholder": "young people", "rating": 5},
                                   {"stakeholder": "employers", "rating": 2}]
+
+    # The leader's progress message is replaced in place (a PUT to the same activity).
+    [update] = await eventually(
+        lambda: [c for c in connector.calls("update", lea) if c.activity_id == progress_id
+                 and "1 answered" in str(c.body)][-1:], "the progress message updated to 1 answered")
+    assert update.method == "PUT" and "sent 2/2 · 0 unreachable · 1 answered" in str(update.body)
+
+    # Closed: the summary's headline is a new post in the team channel, its details in the thread.
+    await say(teams_server, connector, "checkin close", user="29:lea")
+    assert "Closed the check-in round on **Job café**" in said(connector, lea)
+
+    def posts(where):  # proactive posts (new, or in reply to the turn's activity)
+        return [c for c in connector.calls() if c.kind in ("send", "reply") and where(c.conversation_id or "")]
+
+    [headline] = await eventually(
+        lambda: [c for c in posts(lambda id: id == TEAM_ID) if "closed: 1 answer(s)" in str(c.body)],
+        "the summary in the team channel")
+    [headline_id] = [a["id"] for a in connector.messages(TEAM_ID) if "closed: 1 answer(s)" in str(a)]
+    [details] = await eventually(
+        lambda: posts(lambda id: id == f"{TEAM_ID};messageid={headline_id}"), "the summary's thread reply")
+    assert "Two apprenticeships" in str(details.body) and "Adjust: 1" in str(details.body)
+    assert headline.ok and details.ok
+
+    # Nobody was invited twice.
+    sent = [c for c in posts(lambda id: True) if command["value"] in str(c.body)]
+    assert sorted(c.conversation_id for c in sent) == sorted([lea, mo])
+
+
+async def test_a_members_time_zone_comes_from_their_teams_client(teams_server, connector):
+    async def zones():
+        store = open_store(teams_server.database_url)
+        try:
+            return dict(await store.zones())
+        finally:
+            await store.close()
+
+    await say(teams_server, connector, "help", timezone="America/New_York")  # clientInfo.timezone
+    await say(teams_server, connector, "help", user="29:lea", timezone="Not/A_Zone")  # not a zone: ignored
+    await say(teams_server, connector, "help", user="29:ann", timezone="Asia/Tokyo")  # not in app.yaml
+    assert await zones() == {"mo": "America/New_York"}
+    await say(teams_server, connector, "status", timezone="Europe/Berlin")  # mo travelled
+    assert await zones() == {"mo": "Europe/Berlin"}
 
 
 async def test_members_may_not_start_a_check_in(teams_server, connector):
