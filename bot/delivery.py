@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 MEMBER_KINDS_IN_QUIET = {"prompt", "checkin", "reminder", "digest"}  # wait for the member's day
 UNREPORTED = {"notice", "progress"}  # failures of these are logged, not reported to leaders
 MAX_ATTEMPTS = 6
-HEARTBEAT = timedelta(seconds=10)
+HEARTBEAT = timedelta(seconds=2)  # often: a new replica's share of the budgets applies soon
+ZONES_EVERY = timedelta(minutes=1)
 
 ComposeCommand = Callable[[str, str, str], Awaitable["Reply | None"]]
 
@@ -61,23 +62,27 @@ class Delivery:
         self.zones: Mapping[str, str] = {}
         self.wake = asyncio.Event()  # set when new rows were queued in this process
         self._tasks: set[asyncio.Task] = set()
+        self._holding: set[int] = set()  # ids of the rows being sent by this worker
+        self._zones_at = datetime.min.replace(tzinfo=timezone.utc)
 
     # -- the loop -------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
         beat = datetime.min.replace(tzinfo=timezone.utc)
+        every = min(HEARTBEAT, self.lease / 3)  # renew well before a lease could run out
         while not stop.is_set():
             now = self.clock()
-            if now - beat >= HEARTBEAT:
+            if now - beat >= every:
                 beat = now
                 await self._heartbeat(now)
             free = self.concurrency - len(self._tasks)
             self.wake.clear()  # before claiming, so news that comes during the claim is not missed
             rows = await self.store.claim(self.worker, now, free, self.lease, self.targets) if free > 0 else []
             for row in rows:
+                self._holding.add(row.id)
                 task = asyncio.ensure_future(self.deliver(row))
                 self._tasks.add(task)
-                task.add_done_callback(self._done)
+                task.add_done_callback(lambda task, id=row.id: self._done(task, id))
             # Wait for news (rows queued here, a free slot) or the next poll.
             await _first(stop.wait(), self.wake.wait(), timeout=self.poll)
         await self.drain()
@@ -96,17 +101,23 @@ class Delivery:
         await asyncio.gather(*(self.deliver(row) for row in rows))
         return len(rows)
 
-    def _done(self, task: asyncio.Task) -> None:
+    def _done(self, task: asyncio.Task, row_id: int) -> None:
         self._tasks.discard(task)
+        self._holding.discard(row_id)
         self.wake.set()  # a slot is free: claim more
 
     async def _heartbeat(self, now: datetime) -> None:
+        # Rows waiting for their rate-limit slot stay ours: without renewal a lease could run
+        # out and another worker (or this one) would claim and send the row a second time.
+        await self.store.renew(self.worker, set(self._holding), now + self.lease)
         # Workspace and tenant budgets are shared by every replica that sends.
         live = await self.store.heartbeat(self.worker, now, HEARTBEAT * 3)
         for sender in self.senders.values():
             if hasattr(sender, "share"):
                 sender.share = 1 / max(1, live)
-        self.zones = await self.store.zones()
+        if now - self._zones_at >= ZONES_EVERY:
+            self._zones_at = now
+            self.zones = await self.store.zones()
 
     # -- one row ----------------------------------------------------------------------------
 
@@ -167,6 +178,11 @@ class Delivery:
 
     async def _progress(self, row: Claimed, sender: Sender, who: str, reply: Reply) -> None:
         round_id = row.payload["round"]
+        if row.interrupted_at:  # its worker died: it may have posted it already
+            where = (await self._round(round_id)).progress or {}
+            if where.get("message_id"):
+                await self._sent(row, Delivered(where["platform"], where["conversation"], where["message_id"]))
+                return
         delivered = await sender.to_member(who, reply, str(row.id))
         await self.store.set_progress(round_id, {
             "platform": delivered.platform, "conversation": delivered.conversation,

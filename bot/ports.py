@@ -298,6 +298,11 @@ class Outbox(Protocol):
 
     async def outbox_message(self, source: str, occurrence: str, target: str) -> OutboxRow | None: ...
 
+    async def renew(self, worker: str, ids: Collection[int], until: datetime) -> int:
+        """Extend the lease of rows `worker` still holds (a send waiting for the rate limit is
+        not a dead worker's); returns how many it still held."""
+        ...
+
     async def heartbeat(self, worker: str, now: datetime, within: timedelta) -> int:
         """Note that `worker` is alive; returns how many workers were seen within `within`
         (itself included), so a shared rate budget can be divided among them."""

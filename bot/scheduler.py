@@ -211,6 +211,7 @@ class Scheduling:
         self.leading = False
         self._scheduler = AsyncIOScheduler(timezone=timezone.utc)
         self._busy = asyncio.Lock()  # held by a running job, so stop() can let it finish
+        self._stopping = False
 
     def start(self) -> None:
         now = datetime.now(timezone.utc)
@@ -222,14 +223,21 @@ class Scheduling:
         self._scheduler.start()
 
     async def stop(self) -> None:
-        self._scheduler.pause()  # no new runs; the one running (if any) finishes first
+        # APScheduler's shutdown only takes effect later, from the event loop: a run already
+        # queued may still start. So: no new work from now on (`_stopping`), the run in
+        # progress finishes (`_busy`), and only then the lock is given back.
+        self._stopping = True
+        self._scheduler.pause()
         async with self._busy:
-            self._scheduler.shutdown(wait=False)
-        await self.lock.release()
+            await self.lock.release()
+        self._scheduler.shutdown(wait=False)
 
     async def _plan(self) -> None:
+        if self._stopping:
+            return
         async with self._busy:
-            await self._plan_now()
+            if not self._stopping:
+                await self._plan_now()
 
     async def _plan_now(self) -> None:
         try:
@@ -243,10 +251,11 @@ class Scheduling:
             log.exception("scheduler: planning failed; trying again at the next tick")
 
     async def _refresh(self) -> None:
-        if not self.leading:
+        if not self.leading or self._stopping:
             return
         async with self._busy:
-            await self._refresh_now()
+            if not self._stopping:
+                await self._refresh_now()
 
     async def _refresh_now(self) -> None:
         try:

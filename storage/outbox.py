@@ -162,6 +162,18 @@ class SqlOutbox:
             row = (await db.execute(query)).one_or_none()
         return OutboxRow(**row._asdict()) if row else None
 
+    async def renew(self, worker: str, ids: Collection[int], until: datetime) -> int:
+        aware(until)
+        if not ids:
+            return 0
+        t = OutboxMessage
+        async with self._begin() as db:
+            result = await db.execute(
+                update(t).where(t.id.in_(list(ids)), t.claimed_by == worker, t.state == SENDING)
+                .values(lease_until=until)
+            )
+        return result.rowcount
+
     async def heartbeat(self, worker: str, now: datetime, within: timedelta) -> int:
         aware(now)
         w = DeliveryWorker

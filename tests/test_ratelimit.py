@@ -1,10 +1,12 @@
-"""The limiter keeps every window, with a controllable clock (no real waiting)."""
+"""The limiter keeps every window, with a controllable clock where it can (no real waiting),
+and with short real windows where a call in flight matters."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 
-from adapters.ratelimit import Limiter
+from adapters.ratelimit import Limiter, hold
 
 TEAMS = [(7, 1.0), (8, 2.0), (60, 30.0), (1800, 3600.0)]
 
@@ -53,3 +55,29 @@ def test_keys_are_independent(monkeypatch):
     assert sends(limiter, time, "a", 1, monkeypatch) == [0.0]
     assert sends(limiter, time, "b", 1, monkeypatch) == [0.0]
     assert limiter.delay("a") == 1.0
+
+
+async def test_a_call_counts_while_in_flight_and_from_its_completion():
+    # A call the network delays must still land inside the window it was counted in: the
+    # next one waits a whole window after the first one's answer, not after its start.
+    limiter = Limiter([(1, 0.2)])
+    stamps = {}
+
+    async def call(name: str, takes: float) -> None:
+        async with hold((limiter, "tenant")):
+            stamps[name] = time.monotonic()
+            await asyncio.sleep(takes)
+        stamps[name + " done"] = time.monotonic()
+
+    await asyncio.gather(call("slow", 0.15), call("next", 0.0))
+    assert stamps["next"] - stamps["slow done"] >= 0.2 - 0.01
+
+
+async def test_hold_counts_in_every_limiter_or_waits_for_all():
+    channel, workspace = Limiter([(1, 0.3)]), Limiter([(10, 1.0)])
+    started = time.monotonic()
+    for _ in range(2):
+        async with hold((channel, "C1"), (workspace, "T1")):
+            pass
+    assert time.monotonic() - started >= 0.3 - 0.01  # the channel's window held the second
+    assert workspace.delay("T1") == 0 and channel.delay("C1") > 0  # counted in both

@@ -10,7 +10,7 @@ Rate limits are kept before each call, never discovered by a 429 (`adapters.rate
   per workspace each): one window per workspace and method at `opens_per_minute` x `share`.
 
 Every rate becomes `ratelimit.smooth(rate)`: at most n calls in n / rate seconds (n half a
-second's worth, at least 1; windows 5% longer than the rate says). Bursts stay within a
+second's worth, at least 1; windows 2% longer than the rate says). Bursts stay within a
 token bucket of that rate whose burst is one second's worth, so a replica keeping its
 share never sees a 429; e.g. 600 a minute -> 5 per 0.525 s, 1 a second per channel -> 1
 per 1.05 s, 50 opens a minute -> 1 per 1.26 s.
@@ -39,7 +39,7 @@ from slack_sdk.errors import SlackApiError, SlackTokenRotationError
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.ratelimit import Budgeted, Limiter, acquire, smooth
+from adapters.ratelimit import Budgeted, Limiter, hold, smooth
 from adapters.slack import render
 from adapters.slack.app import PERMANENT, SlackBot
 from adapters.slack.events import PLATFORM
@@ -302,9 +302,9 @@ class SlackSender(Budgeted):
     # -- calls -----------------------------------------------------------------------------
 
     async def _call(self, team: str, method, slots: list[tuple[Limiter, str]], **kwargs: Any) -> dict:
-        await acquire(*slots)
         try:
-            return (await method(**kwargs)).data
+            async with hold(*slots):
+                return (await method(**kwargs)).data
         except SlackApiError as error:
             failure = _failure(error)
             if failure.reason in STALE_TOKEN:

@@ -5,7 +5,7 @@ Unlike `TeamsBot.send` (used while answering), nothing here retries or sleeps on
 the outbox reschedules the row after Retry-After. Limits are kept before each call
 (`adapters.ratelimit`), never discovered by 429s:
 
-* per conversation: Teams' documented windows (`TeamsLimits.per_conversation`, each 5%
+* per conversation: Teams' documented windows (`TeamsLimits.per_conversation`, each 2%
   longer), in the very limiter `TeamsBot` keeps for its replies, so answers and proactive
   sends in one chat count together;
 * per tenant: `per_tenant_per_second` x `share` as `ratelimit.smooth` windows (n sends in
@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from adapters.ratelimit import Budgeted, Limiter, acquire, padded, smooth
+from adapters.ratelimit import Budgeted, Limiter, hold, padded, smooth
 from adapters.teams import events
 from adapters.teams.app import TRANSIENT, UNREACHABLE, TeamsBot, status_of
 from bot.config import TeamsLimits
@@ -92,9 +92,9 @@ class TeamsSender(Budgeted):
         if ref is None:
             raise DeliveryError(f"no stored address for conversation {where.conversation}", permanent=True)
         target = ConversationRef(ref.platform, ref.tenant, where.conversation, ref.user, extra=ref.extra)
-        await acquire((self.conversations, target.conversation), (self.tenants, target.tenant))
         try:
-            await self.bot.replace(target, where.message_id, reply)
+            async with hold((self.conversations, target.conversation), (self.tenants, target.tenant)):
+                await self.bot.replace(target, where.message_id, reply)
         except Exception as error:
             raise await self._failure(error) from None
 
@@ -111,9 +111,9 @@ class TeamsSender(Budgeted):
         roster = await self.store.reference_for(events.PLATFORM, member_id, "roster")
         if roster is None:
             raise DeliveryError(NO_ADDRESS, permanent=True)
-        await acquire((self.tenants, roster.tenant))
         try:
-            created = await self.bot.create_personal_chat(roster, member_id)
+            async with hold((self.tenants, roster.tenant)):
+                created = await self.bot.create_personal_chat(roster, member_id)
         except Exception as error:
             raise await self._failure(error, member_id, "cannot open a chat: ") from None
         if created is None:
@@ -121,9 +121,9 @@ class TeamsSender(Budgeted):
         return created
 
     async def _post(self, ref: ConversationRef, reply: Reply, member_id: str | None = None) -> str:
-        await acquire((self.conversations, ref.conversation), (self.tenants, ref.tenant))
         try:
-            return await self.bot.post(ref, reply)
+            async with hold((self.conversations, ref.conversation), (self.tenants, ref.tenant)):
+                return await self.bot.post(ref, reply)
         except Exception as error:
             raise await self._failure(error, member_id) from None
 

@@ -9,6 +9,8 @@ from datetime import datetime, timezone
 
 import pytest
 
+from adapters.ratelimit import HEADROOM
+
 from adapters.teams.app import TeamsBot
 from adapters.teams.sender import NO_ADDRESS, TeamsSender
 from adapters.teams.settings import TeamsSettings
@@ -154,14 +156,14 @@ async def test_the_tenant_budget_holds_before_any_429(bot, teams):
     started = time.monotonic()
     await asyncio.gather(*(sender.to_member(m, Reply.text(f"to {m}"), str(n)) for n, m in enumerate(members)))
     assert teams.throttled() == 0 and len(teams.calls("reply")) == CROWD
-    assert time.monotonic() - started >= 1.0  # 25 sends in windows of 10 per 0.525 s
+    assert time.monotonic() - started >= 1.0  # 25 sends in windows of 10 per 0.51 s
     sender.share = 0.5
-    assert sender.tenants.windows == [(5, 5 / 10 * 1.05)]
+    assert sender.tenants.windows == [(5, 5 / 10 * (1 + HEADROOM))]
 
 
 async def test_conversation_windows_are_the_bots_own(sender, bot):
     assert sender.conversations is bot.limiter
-    assert bot.limiter.windows[0] == (7, 1.0 * 1.05)
+    assert bot.limiter.windows[0] == (7, 1.0 * (1 + HEADROOM))
 
 
 async def test_update_replaces_the_activity(sender, bot, teams):
