@@ -284,6 +284,23 @@ class Config(_Model):
     def coalition(self, id: str) -> Coalition | None:
         return self._coalitions.get(id)
 
+    def address(self, member_id: str, platform: str) -> str | None:
+        """The member's user id on `platform`: from app.yaml, or from the id of someone who
+        joined in chat without being listed (the engine names them "<platform>:<user id>")."""
+        member = self.member(member_id)
+        if member is not None:
+            return member.platforms.get(platform)
+        prefix = f"{platform}:"
+        return member_id[len(prefix):] or None if member_id.startswith(prefix) else None
+
+    def platforms_of(self, member_id: str) -> list[str]:
+        """The platforms a member can be reached on, in app.yaml's order."""
+        member = self.member(member_id)
+        if member is not None:
+            return list(member.platforms)
+        platform, sep, _ = member_id.partition(":")
+        return [platform] if sep else []
+
     def coalitions_of(self, member_id: str) -> list[Coalition]:
         return [c for c in self.coalitions if member_id in c.leaders or member_id in c.members]
 

@@ -288,9 +288,8 @@ class Delivery:
     # -- helpers ----------------------------------------------------------------------------
 
     def _sender_for(self, member_id: str) -> Sender | None:
-        """The member's first platform in app.yaml that is connected here."""
-        member = self.config.member(member_id)
-        for platform in member.platforms if member else ():
+        """The member's first platform (app.yaml's order) that is connected here."""
+        for platform in self.config.platforms_of(member_id):
             sender = self.senders.get(platform)
             if sender is not None and sender.reaches(member_id):
                 return sender

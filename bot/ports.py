@@ -121,6 +121,11 @@ class Reader(Protocol):
 
     async def sector_counts(self, coalition_id: str) -> Mapping[str, int]: ...
 
+    async def joined(self, coalition_id: str) -> Sequence[str]:
+        """Member ids who joined the coalition in chat (`join`), in the order they joined;
+        app.yaml's leaders and members come on top."""
+        ...
+
     async def experiments(
         self, coalition_id: str, *, running_on: date | None = None, member_id: str | None = None
     ) -> Sequence[ExperimentInfo]: ...

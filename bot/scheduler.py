@@ -81,7 +81,7 @@ class Planner:
         rows: list[Outgoing] = []
         missed = 0
         anchor = date.fromisoformat(schedule.starts_on) if schedule.starts_on else DEFAULT_ANCHOR
-        members = self._members(coalition)
+        members = await self._members(coalition)
         if schedule.kind == "checkin":
             return await self._checkin_rounds(schedule, coalition, at, members, zones, since, now, grace, anchor)
         if schedule.kind == "digest":
@@ -138,9 +138,11 @@ class Planner:
             return list(self.config.coalitions)
         return [self.config.coalition(c) for c in schedule.coalitions]
 
-    @staticmethod
-    def _members(coalition) -> list[str]:
-        return list(dict.fromkeys(coalition.leaders + coalition.members))
+    async def _members(self, coalition) -> list[str]:
+        """Leaders and members from app.yaml, and whoever joined in chat."""
+        async with self.store.unit() as unit:
+            joined = await unit.joined(coalition.id)
+        return list(dict.fromkeys(coalition.leaders + coalition.members + tuple(joined)))
 
     # -- rounds ---------------------------------------------------------------------------------
 

@@ -50,7 +50,7 @@ class CheckInRounds(Flow):
                 return Done(say=said(ctx.t("checkin.unknown", name=args.strip())))
             running = match
         if len(running) == 1:
-            return self._open(ctx, running[0])
+            return await self._open(ctx, running[0])
         return Go("pick")
 
     async def ask_pick(self, ctx: Context) -> Question:
@@ -61,11 +61,11 @@ class CheckInRounds(Flow):
     async def on_pick(self, ctx: Context, a: dict):
         if await ctx.read.open_round(ctx.coalition.id) is not None:  # another leader was quicker
             return Done(say=said(ctx.t("checkin.already_open", experiment="an experiment")))
-        return self._open(ctx, await ctx.read.experiment(int(a["experiment"])))
+        return await self._open(ctx, await ctx.read.experiment(int(a["experiment"])))
 
-    def _open(self, ctx: Context, experiment) -> Done:
+    async def _open(self, ctx: Context, experiment) -> Done:
         coalition, delivery = ctx.coalition, ctx.delivery
-        members = tuple(dict.fromkeys(coalition.leaders + coalition.members))
+        members = await everyone(ctx, coalition)
         closes = ctx.now + timedelta(days=delivery.round_days)
         zone = ZoneInfo(coalition.timezone or ctx.movement.timezone)
         record = CheckInRound(coalition.id, experiment.id, ctx.actor.member_id, members, closes,
@@ -86,8 +86,7 @@ class ImpactAnswer(Flow):
         round = (await ctx.read.round(int(wanted)) if wanted.isascii() and wanted.isdigit()
                  else await ctx.read.open_round(ctx.coalition.id))
         coalition = ctx.coalition_named(round.coalition_id) if round else None
-        me = ctx.actor.member_id
-        if round is None or coalition is None or me not in coalition.leaders + coalition.members:
+        if round is None or coalition is None or ctx.actor.member_id not in await everyone(ctx, coalition):
             return Done(say=said(ctx.t("checkin.nothing_to_answer", coalition=ctx.coalition.name)))
         refusal = await _refusal(ctx, round)
         if refusal:
@@ -127,6 +126,11 @@ class ImpactAnswer(Flow):
         )
         decision = DECISION_LABELS[a["decision"]]
         return Done(records=(record,), say=said(ctx.t("checkin.saved", experiment=experiment.title, decision=decision)))
+
+
+async def everyone(ctx: Context, coalition) -> tuple[str, ...]:
+    """Leaders and members from app.yaml, and whoever joined in chat."""
+    return tuple(dict.fromkeys(coalition.leaders + coalition.members + tuple(await ctx.read.joined(coalition.id))))
 
 
 async def _title(ctx: Context, experiment_id: int) -> str:

@@ -508,6 +508,11 @@ class SqlUnit:
         ).one_or_none()
         return r.MemberProfile(**row._asdict()) if row else None
 
+    async def joined(self, coalition_id: str) -> list[str]:
+        rows = await self._db.execute(
+            select(Member.member_id).where(Member.coalition_id == coalition_id).order_by(Member.id))
+        return list(rows.scalars())
+
     async def sector_counts(self, coalition_id: str) -> dict[str, int]:
         rows = await self._db.execute(
             select(Member.sector, func.count())

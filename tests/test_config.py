@@ -431,3 +431,12 @@ def test_duplicate_schedule_ids(tmp_path):
     entry = {"id": "weekly", "kind": "story"}
     path, message = broken(tmp_path, lambda d: d.update(schedules=[entry, entry]))
     assert f"{path}: schedules[1].id: duplicate schedule id 'weekly'" in message
+
+
+def test_members_are_reached_by_their_app_yaml_ids_or_as_they_joined_in_chat(tmp_path):
+    config = load_config(write(tmp_path, MINIMAL))
+    assert config.address("anna", "slack") == "U0AAA" and config.address("anna", "teams") is None
+    assert config.platforms_of("anna") == ["console", "slack"]
+    # Someone who joined in chat without being listed is "<platform>:<user id>" to the engine.
+    assert config.address("teams:29:xyz", "teams") == "29:xyz" and config.address("teams:29:xyz", "slack") is None
+    assert config.platforms_of("slack:U0NEW") == ["slack"] and config.platforms_of("nobody") == []

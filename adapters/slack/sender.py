@@ -111,8 +111,7 @@ class SlackSender(Budgeted):
     # -- Sender ----------------------------------------------------------------------------
 
     def reaches(self, member_id: str) -> bool:
-        member = self.config.member(member_id)
-        return bool(member and member.platforms.get(PLATFORM))
+        return bool(self.config.address(member_id, PLATFORM))
 
     async def to_member(self, member_id: str, reply: Reply, tag: str) -> Delivered:
         user = self._user(member_id)
@@ -182,10 +181,9 @@ class SlackSender(Budgeted):
     # -- addresses -------------------------------------------------------------------------
 
     def _user(self, member_id: str) -> str:
-        member = self.config.member(member_id)
-        user = member.platforms.get(PLATFORM) if member else None
+        user = self.config.address(member_id, PLATFORM)
         if not user:
-            raise DeliveryError("no Slack account in app.yaml", permanent=True)
+            raise DeliveryError("no Slack account known for them", permanent=True)
         return user
 
     async def _dm(self, team: str, client: AsyncWebClient, user: str) -> str:

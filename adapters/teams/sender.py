@@ -61,12 +61,11 @@ class TeamsSender(Budgeted):
     # -- Sender ----------------------------------------------------------------------------
 
     def reaches(self, member_id: str) -> bool:
-        member = self.config.member(member_id)
-        return bool(member and member.platforms.get(events.PLATFORM))
+        return bool(self.config.address(member_id, events.PLATFORM))
 
     async def to_member(self, member_id: str, reply: Reply, tag: str) -> Delivered:
         if not self.reaches(member_id):
-            raise DeliveryError("no Teams account in app.yaml", permanent=True)
+            raise DeliveryError("no Teams account known for them", permanent=True)
         ref = await self._personal_chat(member_id)
         activity_id = await self._post(ref, reply, member_id)
         return Delivered(events.PLATFORM, ref.conversation, activity_id)

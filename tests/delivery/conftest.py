@@ -51,8 +51,7 @@ class Recorder:
         self.fail: dict[str, list[DeliveryError]] = {}
 
     def reaches(self, member_id: str) -> bool:
-        member = self.config.member(member_id)
-        return bool(member and self.platform in member.platforms)
+        return bool(self.config.address(member_id, self.platform))
 
     async def to_member(self, member_id, reply, tag):
         if self.fail.get(member_id):

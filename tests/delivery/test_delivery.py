@@ -232,3 +232,22 @@ async def test_a_scheduled_digest_goes_to_leaders_only_when_there_is_news(store,
     await delivery.run_once()
     assert [m for m, _, _ in recorder.sent] == ["lea"]  # Harbour's leader; Elders had a quiet week
     assert "Digest for Harbour Youth" in recorder.texts("lea")[0]
+
+
+async def test_someone_who_joined_in_chat_is_invited_and_may_answer(engine, store, delivery, recorder, planner, clock):
+    zoe = Chat(engine, "U_ZOE", platform="slack", coalition="harbour")  # not in app.yaml
+    await zoe.say("join")
+    await zoe.answer("citizen", "myself", "Time on Saturdays", "no")
+    round = await open_round(engine, store)
+    assert round is not None
+    await delivery.run_once()
+    assert "Impact check-in: Job café" in recorder.texts("slack:U_ZOE")[0]
+    await zoe.say(f"impact {round.id}")
+    out = await zoe.answer("5", "4", "Young people come by", "skip", "skip", "continue")
+    assert "Check-in saved for Job café" in out
+    clock.now = at(2026, 3, 9, 7)
+    await planner.tick()
+    clock.now = at(2026, 3, 9, 8, 0, 30)  # Monday 09:00 in Copenhagen
+    await planner.tick()
+    await delivery.run_once()
+    assert "This week's principle" in recorder.texts("slack:U_ZOE")[-1]
