@@ -63,7 +63,6 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import event, func, select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine  # noqa: E402
-from sqlalchemy.pool import NullPool  # noqa: E402
 
 from bot.digest import Audience, Scope  # noqa: E402
 from bot.types import Consent, Decision, Sector, Voice  # noqa: E402
@@ -85,10 +84,11 @@ from storage.models import (  # noqa: E402
     StrengthRow,
 )
 from storage.repository import SqlStore  # noqa: E402
+from bench.common import (  # noqa: E402
+    DEFAULT_PG_ADMIN_URL, PG_URL_ENV, SetupError, pg_admin_url, reset_peak_rss, run_admin, status_mb,
+)
 
 SEED = 20_240_601
-DEFAULT_PG_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-PG_URL_ENV = ("COCREATE_BENCH_POSTGRES_URL", "COCREATE_TEST_POSTGRES_URL")
 DAYS = 30  # the digest's period
 YEAR = 365  # the data's spread
 BATCH = 5_000  # rows per executemany / COPY
@@ -103,10 +103,6 @@ DATABASES = ("sqlite", "postgres")
 ID_TABLES = ("members", "resources", "strengths", "perspectives", "problem_statements",
              "experiments", "checkins", "checkin_effects", "reflections", "stories")
 BIG_TABLES = (StoryRow, CheckInRow, ReflectionRow)  # the floor counts these
-
-
-class SetupError(RuntimeError):
-    pass
 
 
 class DigestMissing(SetupError):
@@ -453,24 +449,6 @@ async def generate(engine: AsyncEngine, movement: Movement, db: str, use_copy: b
 # ====================================================================== databases
 
 
-async def _admin(admin_url: str, *statements: str) -> None:
-    """Statements outside a transaction (CREATE / DROP DATABASE), as in tests/conftest.py."""
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool,
-                           connect_args={"timeout": 5})
-    try:
-        async with engine.connect() as connection:
-            for statement in statements:
-                await connection.exec_driver_sql(statement)
-    finally:
-        await engine.dispose()
-
-
-def pg_admin_url(args: argparse.Namespace) -> str:
-    if args.postgres_url:
-        return args.postgres_url
-    return next((os.environ[v] for v in PG_URL_ENV if os.environ.get(v)), DEFAULT_PG_ADMIN_URL)
-
-
 @dataclass
 class Created:
     """What the run created, for the clean-up (or for --keep)."""
@@ -488,7 +466,7 @@ async def create_database(db: str, args: argparse.Namespace, created: Created) -
     else:
         admin = pg_admin_url(args)
         name = f"cocreate_bench_{secrets.token_hex(6)}"
-        await _admin(admin, f'CREATE DATABASE "{name}"')
+        await run_admin(admin, f'CREATE DATABASE "{name}"')
         created.pg_admin, created.pg_database = admin, name
         url = make_url(admin).set(database=name).render_as_string(hide_password=False)
     created.urls[db] = url
@@ -506,7 +484,7 @@ def clean_up(created: Created, keep: bool) -> None:
         return
     if created.pg_database:
         try:
-            asyncio.run(_admin(created.pg_admin, f'DROP DATABASE IF EXISTS "{created.pg_database}" WITH (FORCE)'))
+            asyncio.run(run_admin(created.pg_admin, f'DROP DATABASE IF EXISTS "{created.pg_database}" WITH (FORCE)'))
         except Exception as error:  # noqa: BLE001 - report, and still remove the SQLite file
             print(f"bench: could not drop PostgreSQL database {created.pg_database}: {error!r}", file=sys.stderr)
     if created.workdir:
@@ -848,25 +826,6 @@ def _size(out: Any) -> str:
     return type(out).__name__
 
 
-def reset_peak_rss() -> bool:
-    """Linux: reset the process's RSS high-water mark (VmHWM), so it covers what follows."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
-
-
-def peak_rss_mb() -> float | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
-
-
 @dataclass
 class DatabaseResult:
     db: str
@@ -889,7 +848,7 @@ async def run_database(db: str, args: argparse.Namespace, movement: Movement, cr
         print(f"{db}: generating the movement (not measured):", flush=True)
         generation = await generate(engine, movement, db, use_copy=not args.no_copy)
         facts = await server_facts(engine)
-        rss_generation = peak_rss_mb()
+        rss_generation = status_mb("VmHWM")
         gc.collect()
         reset = reset_peak_rss()
         until = movement.now
@@ -901,7 +860,7 @@ async def run_database(db: str, args: argparse.Namespace, movement: Movement, cr
         results = []
         for name, scope in scopes:
             results.append(await run_scope(store, movement, name, scope, args, api))
-        return DatabaseResult(db, facts, generation, results, rss_generation, peak_rss_mb() if reset else None)
+        return DatabaseResult(db, facts, generation, results, rss_generation, status_mb("VmHWM") if reset else None)
     finally:
         await store.close()
 
@@ -1007,7 +966,7 @@ async def run(args: argparse.Namespace, created: Created) -> tuple[Movement, lis
     if "postgres" in databases:
         admin = pg_admin_url(args)
         try:
-            await _admin(admin, "SELECT 1")
+            await run_admin(admin, "SELECT 1")
         except Exception as error:  # noqa: BLE001 - refused, timeout, auth: all mean no server
             raise SetupError(f"PostgreSQL unreachable at {make_url(admin)!r}: {error!r} "
                              "(use --only sqlite, --postgres-url or $" + PG_URL_ENV[0] + ")") from error

@@ -59,9 +59,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # `tests.fakes` lives in the repository, not in the installed package
 
 from sqlalchemy.engine import make_url  # noqa: E402
-from sqlalchemy.pool import NullPool  # noqa: E402
 
 from adapters.ratelimit import Limiter  # noqa: E402
+from bench.common import (  # noqa: E402
+    DEFAULT_PG_ADMIN_URL, PG_URL_ENV, SetupError, pg_admin_url, run_admin, reset_peak_rss, status_mb,
+)
 from adapters.slack.app import SlackBot  # noqa: E402
 from adapters.slack.sender import EVENT_TYPE, SlackSender  # noqa: E402
 from adapters.slack.settings import SlackSettings  # noqa: E402
@@ -76,7 +78,6 @@ from bot.types import ConversationRef  # noqa: E402
 from flows.prompts import PRINCIPLES, PROMPTS, flat  # noqa: E402
 from flows.registry import all_flows  # noqa: E402
 from storage import migrate  # noqa: E402
-from storage.db import create_engine  # noqa: E402
 from storage.repository import SqlStore, open_store  # noqa: E402
 from tests.fakes.slack import FakeSlack  # noqa: E402
 from tests.fakes.teams import FakeConnector  # noqa: E402
@@ -84,8 +85,6 @@ from tests.fakes.teams import FakeConnector  # noqa: E402
 PLATFORMS = ("slack", "teams")
 DATABASES = ("sqlite", "postgres")
 AIM = 1.1  # wall / floor
-DEFAULT_PG_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-PG_URL_ENV = ("COCREATE_BENCH_POSTGRES_URL", "COCREATE_TEST_POSTGRES_URL")
 COALITION = "fanout"
 LEADER = "lead"  # the coalition's leader: in app.yaml, not messaged
 TENANT = "t-bench"
@@ -141,28 +140,6 @@ def write_config(path: Path, n: int, slack_rate: float, teams_rate: float) -> Pa
 # ====================================================================== databases
 
 
-async def _admin(admin_url: str, *statements: str) -> None:
-    """Statements outside a transaction (CREATE / DROP DATABASE), as in tests/conftest.py."""
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool,
-                           connect_args={"timeout": 5})
-    try:
-        async with engine.connect() as connection:
-            for statement in statements:
-                await connection.exec_driver_sql(statement)
-    finally:
-        await engine.dispose()
-
-
-def pg_admin_url(args: argparse.Namespace) -> str:
-    if args.postgres_url:
-        return args.postgres_url
-    return next((os.environ[v] for v in PG_URL_ENV if os.environ.get(v)), DEFAULT_PG_ADMIN_URL)
-
-
-class SetupError(RuntimeError):
-    pass
-
-
 @dataclass
 class Databases:
     """A fresh migrated database per run: SQLite files copied from one migrated template,
@@ -187,7 +164,7 @@ class Databases:
                     src.backup(dst)
                 return _sqlite_url(target)
             database = f"cocreate_bench_fanout_{secrets.token_hex(4)}_{name}"
-            await _admin(self.admin, f'CREATE DATABASE "{database}"')
+            await run_admin(self.admin, f'CREATE DATABASE "{database}"')
             self.created.append(database)
             url = make_url(self.admin).set(database=database).render_as_string(hide_password=False)
             await migrate.upgrade(url)
@@ -200,7 +177,7 @@ class Databases:
     def drop_all(self) -> None:
         for database in self.created:
             try:
-                asyncio.run(_admin(self.admin, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+                asyncio.run(run_admin(self.admin, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
             except Exception as error:  # noqa: BLE001 - report, and go on removing the rest
                 print(f"bench: could not drop PostgreSQL database {database}: {error!r}", file=sys.stderr)
         self.created.clear()
@@ -211,25 +188,6 @@ def _sqlite_url(path: Path) -> str:
 
 
 # ====================================================================== measuring
-
-
-def reset_peak_rss() -> bool:
-    """Linux: reset the process's RSS high-water mark (VmHWM), so it covers what follows."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
-
-
-def _status_mb(key: str) -> float | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
 
 
 def thread_cpu(native_id: int | None) -> float:
@@ -524,7 +482,7 @@ async def run_one(platform: str, round_no: int, args: argparse.Namespace, config
         if traced:
             tracemalloc.start()
             py_start = tracemalloc.get_traced_memory()[0]
-        rss_start = _status_mb("VmRSS")
+        rss_start = status_mb("VmRSS")
         reset_peak_rss()
         cpu_start, fake_start = process_cpu(), thread_cpu(fake._thread.native_id)
         stop = asyncio.Event()
@@ -539,7 +497,7 @@ async def run_one(platform: str, round_no: int, args: argparse.Namespace, config
         await running  # lets sends in flight finish (up to 20 s)
         cpu, fake_cpu = process_cpu() - cpu_start, thread_cpu(fake._thread.native_id) - fake_start
         lock = (turns.held, turns.count) if turns is not None else None
-        rss_peak = _status_mb("VmHWM")
+        rss_peak = status_mb("VmHWM")
         py_peak = py_fake = None
         if traced:
             py_peak = (tracemalloc.get_traced_memory()[1] - py_start) / 2**20
@@ -758,7 +716,7 @@ async def run(args: argparse.Namespace, databases: Databases) -> list[Result]:
     if args.db == "postgres":
         databases.admin = pg_admin_url(args)
         try:
-            await _admin(databases.admin, "SELECT 1")
+            await run_admin(databases.admin, "SELECT 1")
         except Exception as error:  # noqa: BLE001 - refused, timeout, auth: all mean no server
             raise SetupError(f"PostgreSQL unreachable at {make_url(databases.admin)!r}: {error!r} "
                              f"(use --postgres-url or ${PG_URL_ENV[0]})") from error

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from bot.messages import Messages
 from bot.ports import Claimed, Delivered, DeliveryError, Outgoing, Sender, Store
-from bot.timing import deliverable
+from bot.timing import deliverable, utcnow
 from bot.ui import Reply
 
 log = logging.getLogger(__name__)
@@ -32,10 +32,6 @@ HEARTBEAT = timedelta(seconds=2)  # often: a new replica's share of the budgets 
 ZONES_EVERY = timedelta(minutes=1)
 
 ComposeCommand = Callable[[str, str, str], Awaitable["Reply | None"]]
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class Delivery:

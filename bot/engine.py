@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Callable, Sequence
 from zoneinfo import ZoneInfo
 
 from bot.answers import AnswerError, clean, parse
 from bot.flow import Context, Done, Flow, Go, Invalid, Outcome
 from bot.ports import FlowState, StaleState, Store, Unit
+from bot.timing import utcnow
 from bot.types import (
     ActionRef,
     Actor,
@@ -37,10 +38,6 @@ log = logging.getLogger(__name__)
 ALWAYS = frozenset({"cancel", "help"})  # work even in the middle of a flow
 FORM = "_form"  # key in FlowState.data for a form being asked one field at a time
 ROLE_NAMES = {Role.LEADER: "coalition leaders", Role.COORDINATOR: "movement coordinators"}
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class Engine:
@@ -318,7 +315,7 @@ class Engine:
         config = self.config
         coalition = config.coalition(actor.coalition_id)
         now = self.clock()
-        zone = ZoneInfo(getattr(coalition, "timezone", None) or config.movement.timezone)
+        zone = ZoneInfo(config.zone_of(actor.coalition_id))
         return Context(
             actor=actor,
             coalition=coalition,

@@ -18,7 +18,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.ports import SENT, Outgoing, RoundInfo, Store
-from bot.timing import DEFAULT_ANCHOR, fire_time, occurrences, period_index
+from bot.timing import DEFAULT_ANCHOR, fire_time, occurrences, period_index, utcnow
 
 log = logging.getLogger(__name__)
 # A tick that finds the previous one still running is skipped by design (max_instances=1);
@@ -26,10 +26,6 @@ log = logging.getLogger(__name__)
 logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
 
 SUMMARY_WINDOW = timedelta(days=2)  # closed rounds still checked for a summary to queue
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class Planner:

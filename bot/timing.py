@@ -20,6 +20,11 @@ _UNITS = ("week", "month")
 _DAY = timedelta(days=1)
 
 
+def utcnow() -> datetime:
+    """Now, timezone-aware: the clock the engine, scheduler and delivery default to."""
+    return datetime.now(UTC)
+
+
 def local_now(at: datetime, zone: ZoneInfo) -> datetime:
     """`at` as wall-clock time in `zone`."""
     return _aware(at, "at").astimezone(zone)
