@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
-.PHONY: run test install migrate chat serve clean
+.PHONY: run test install migrate chat serve catalogs clean
 
 install: $(STAMP)
 
@@ -27,6 +27,11 @@ chat: migrate
 
 serve: migrate
 	$(BIN)/cocreate serve $(ARGS)
+
+# After changing an English text: refresh bot/locale/cocreate.pot and mark changed
+# translations for review in every catalog (then translate them in Poedit or Weblate).
+catalogs: install
+	$(BIN)/cocreate prompts --update-catalogs
 
 test: install
 	$(BIN)/python -m pytest $(ARGS)

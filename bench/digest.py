@@ -66,7 +66,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine  # noqa: E402
 
 from bot.digest import Audience, Scope  # noqa: E402
 from bot.types import Consent, Decision, Sector, Voice  # noqa: E402
-from flows.prompts import PRINCIPLES  # noqa: E402
+from bot.config import english  # noqa: E402
+from bot.i18n import Languages  # noqa: E402
+from flows.prompts import PRINCIPLES, PROMPTS, flat  # noqa: E402
 from storage import migrate  # noqa: E402
 from storage.db import create_engine  # noqa: E402
 from storage.models import (  # noqa: E402
@@ -97,6 +99,7 @@ AIM_MS = 1000.0  # the in-chat digest, on either database
 # first 5 executions of a prepared statement with their parameters, then may use a generic plan.
 PG_GENERIC_AFTER = 5
 MOVEMENT_NAME = "Bench Movement"
+TEXTS = Languages(english(flat(PROMPTS)))["en"]  # the reports' words
 FORMATS = ("md", "html", "json", "csv")
 DATABASES = ("sqlite", "postgres")
 # Tables loaded with explicit ids (PostgreSQL's sequences are moved past them afterwards).
@@ -758,13 +761,13 @@ async def run_scope(store: SqlStore, movement: Movement, name: str, scope: Scope
     sizes = {}
     for fmt in FORMATS:
         print(f"  {name}: render {fmt}...", flush=True)
-        m, out = await measure(f"  render {fmt}", lambda fmt=fmt: render[fmt](digest, names, MOVEMENT_NAME), runs, warmup)
+        m, out = await measure(f"  render {fmt}", lambda fmt=fmt: render[fmt](digest, names, MOVEMENT_NAME, TEXTS), runs, warmup)
         rows.append(m)
         sizes[fmt] = _size(out)
 
     async def in_chat():
         d = await chat_digest()
-        return d, await _call(lambda: render["md"](d, names, MOVEMENT_NAME))
+        return d, await _call(lambda: render["md"](d, names, MOVEMENT_NAME, TEXTS))
 
     print(f"  {name}: in-chat...", flush=True)
     await mark_shown(store, chat_scope, movement.now)

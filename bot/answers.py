@@ -10,15 +10,15 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from bot.ui import SCALE, Field, Kind
+from bot.i18n import Texts
+from bot.ui import Field, Kind
 
-SKIP_WORDS = frozenset({"skip", "-", "none", "n/a"})
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d-%m-%Y", "%d/%m/%Y")
+_DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d-%m-%Y", "%d/%m/%Y", "%d/%m-%Y")  # the last: Danish 1/12-2026
 
 
 class AnswerError(ValueError):
-    """A polite, specific reason an answer was not accepted."""
+    """A polite, specific reason an answer was not accepted, in the member's language."""
 
 
 def clean(text: str) -> str:
@@ -35,57 +35,61 @@ def empty(field: Field) -> Any:
     return None
 
 
-def parse(field: Field, raw: Any, max_length: int) -> Any:
+def parse(field: Field, raw: Any, max_length: int, texts: Texts) -> Any:
     """Validate one answer for `field`. `raw` is typed text, a clicked value or a form value."""
     if isinstance(raw, (list, tuple)):
         parts = [str(p) for p in raw]
     else:
         text = "" if raw is None else clean(str(raw)).strip()
-        if not text or (not field.required and text.lower() in SKIP_WORDS):
+        if not text or (not field.required and text.lower() in _skip_words(texts)):
             if field.required:
-                raise AnswerError("This one needs an answer.")
+                raise AnswerError(texts.t("answers.required"))
             return empty(field)
         if field.kind is not Kind.MULTI_CHOICE:
-            return _parse_one(field, text, max_length)
+            return _parse_one(field, text, max_length, texts)
         parts = _split_choices(text)
     if field.kind is not Kind.MULTI_CHOICE:
-        raise AnswerError("Please pick just one option.")
+        raise AnswerError(texts.t("answers.just_one"))
     values: list[str] = []
     for part in parts:
-        value = _choice(field, clean(part))
+        value = _choice(field, clean(part), texts)
         if value not in values:
             values.append(value)
     if field.required and not values:
-        raise AnswerError("Please pick at least one option.")
+        raise AnswerError(texts.t("answers.at_least_one"))
     return values
 
 
-def _parse_one(field: Field, text: str, max_length: int) -> Any:
+def _skip_words(texts: Texts) -> set[str]:
+    """The member's language's words for "skip", and English's, which always work."""
+    words = texts.t("answers.skip_words") + "|skip|-|none|n/a"
+    return {w.strip().lower() for w in words.split("|") if w.strip()}
+
+
+def _parse_one(field: Field, text: str, max_length: int, texts: Texts) -> Any:
     if field.kind in (Kind.TEXT, Kind.LONG_TEXT):
         limit = field.max_length or max_length
         if len(text) > limit:
-            raise AnswerError(
-                f"That is {len(text)} characters; please keep it to {limit} or fewer."
-            )
+            raise AnswerError(texts.t("answers.too_long", length=len(text), limit=limit))
         return text
     if field.kind is Kind.CHOICE:
-        return _choice(field, text)
+        return _choice(field, text, texts)
     if field.kind is Kind.SCALE:
         if re.fullmatch(r"[1-5]", text):
             return int(text)
-        raise AnswerError(f"Please answer with a whole number from {SCALE[0]} to {SCALE[-1]}.")
+        raise AnswerError(texts.t("answers.scale"))
     if field.kind is Kind.DATE:
-        return parse_date(text).isoformat()
-    raise AnswerError(f"I can't read answers for a {field.kind} field.")  # a programming error
+        return parse_date(text, texts).isoformat()
+    raise ValueError(f"no parser for a {field.kind} field")  # a programming error
 
 
-def parse_date(text: str) -> date:
+def parse_date(text: str, texts: Texts) -> date:
     for fmt in _DATE_FORMATS:
         try:
             return datetime.strptime(text.strip(), fmt).date()
         except ValueError:
             continue
-    raise AnswerError("Please give a date like 2026-12-01 (year-month-day).")
+    raise AnswerError(texts.t("answers.date", example="2026-12-01"))
 
 
 def _split_choices(text: str) -> list[str]:
@@ -95,7 +99,7 @@ def _split_choices(text: str) -> list[str]:
     return parts
 
 
-def _choice(field: Field, text: str) -> str:
+def _choice(field: Field, text: str, texts: Texts) -> str:
     """Match a number (1-based), an option value or label, or a unique start of a label."""
     wanted = text.strip().lower()
     options = field.options
@@ -107,7 +111,4 @@ def _choice(field: Field, text: str) -> str:
     starts = [o for o in options if o.label.lower().startswith(wanted)]
     if len(starts) == 1:
         return starts[0].value
-    raise AnswerError(
-        f"I didn't recognise '{text}'. Please answer with a number from 1 to {len(options)} "
-        "or the name of an option."
-    )
+    raise AnswerError(texts.t("answers.choice", text=text, count=len(options)))

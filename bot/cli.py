@@ -14,9 +14,18 @@ from dotenv import load_dotenv
 
 from bot.config import ConfigError, config_path, load_config
 from bot.engine import Engine
+from bot.i18n import SUPPORTED
 from bot.export import to_json, write_csv_dir
 
 log = logging.getLogger("cocreate")
+
+
+def library() -> dict[str, str]:
+    """Every English text: the core's, the reports' and the flows' (what catalogs translate)."""
+    from bot.config import english
+    from flows.prompts import PROMPTS, flat
+
+    return english(flat(PROMPTS))
 
 
 def load(config_file: str | None):
@@ -65,7 +74,18 @@ def cli(ctx: click.Context, config_file: str | None, verbose: bool) -> None:
     ctx.obj = config_file
 
 
+def config_here(command):
+    """`--config` after the sub-command too, so `make run ARGS="--config other.yaml"` works."""
+    def use(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+        if value:
+            ctx.obj = value
+
+    return click.option("--config", metavar="PATH", expose_value=False, is_eager=True, callback=use,
+                        help="app.yaml to use (the same as `cocreate --config PATH`).")(command)
+
+
 @cli.command()
+@config_here
 @click.option("--user", default="demo", show_default=True, help="Your member id (the console id in app.yaml).")
 @click.option("--coalition", metavar="ID", help="Which coalition to talk in (default: your first).")
 @click.pass_obj
@@ -101,13 +121,13 @@ def _console_outbox(engine, ref):
     from bot.scheduler import Planner
 
     member = engine.actor(ref).member_id
-    planner = Planner(engine.store, engine.config, platforms=frozenset({"console"}))
+    planner = Planner(engine.store, engine.config, engine.clock, platforms=frozenset({"console"}))
 
     async def deliver(show) -> None:
         sender = ConsoleSender(engine.config, member, show)
         await planner.tick()
-        delivery = Delivery(engine.store, engine.config, {"console": sender}, compose=engine.compose,
-                            targets=frozenset({f"member:{member}"}))
+        delivery = Delivery(engine.store, engine.config, {"console": sender}, clock=engine.clock,
+                            compose=engine.compose, targets=frozenset({f"member:{member}"}))
         await delivery.run_once()
         await delivery.refresh_progress()
 
@@ -115,6 +135,7 @@ def _console_outbox(engine, ref):
 
 
 @cli.command()
+@config_here
 @click.option("--port", type=int, envvar="PORT", default=3000, show_default=True, help="Port to listen on (or PORT).")
 @click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
 @click.pass_obj
@@ -131,6 +152,7 @@ def serve(config_file: str | None, port: int, host: str) -> None:
 
 
 @cli.command()
+@config_here
 @click.option("--port", type=int, envvar="PORT", default=3000, show_default=True)
 @click.option("--user", default="demo", show_default=True, help="Member id for the terminal chat.")
 @click.pass_context
@@ -188,13 +210,19 @@ def manifest() -> None:
 @click.option("--socket-mode", is_flag=True, help="Use Socket Mode (no public URL needed).")
 @click.option("--oauth", is_flag=True, help="Multi-workspace install (adds the OAuth redirect URL).")
 @click.option("--token-rotation", is_flag=True, help="Turn on token rotation (OAuth installs).")
-def manifest_slack(url: str, socket_mode: bool, oauth: bool, token_rotation: bool) -> None:
+@click.option("--language", type=click.Choice(["en", "da"]),
+              help="Language of the app's description and usage hint "
+                   "(default: the movement's language in app.yaml, else en).")
+@click.pass_obj
+def manifest_slack(config_file: str | None, url: str, socket_mode: bool, oauth: bool, token_rotation: bool,
+                   language: str | None) -> None:
     """Print a Slack app manifest (YAML) for "Create an app -> From a manifest"."""
     from adapters.slack.manifest import manifest as slack_manifest
 
     if not url.startswith(("https://", "http://")):
         raise click.BadParameter("give the full URL, starting with https://", param_hint="--url")
-    click.echo(slack_manifest(url, socket_mode, oauth, token_rotation), nl=False)
+    language = language or _manifest_language(config_file)
+    click.echo(slack_manifest(url, socket_mode, oauth, token_rotation, language=language), nl=False)
 
 
 @manifest.command("teams")
@@ -203,17 +231,33 @@ def manifest_slack(url: str, socket_mode: bool, oauth: bool, token_rotation: boo
 @click.option("--url", required=True, help="Public base URL of this server, e.g. https://cocreate.example.org")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("cocreate-teams.zip"), show_default=True,
               help="The zip to write (or a directory to write cocreate-teams.zip into).")
-def manifest_teams(app_id: str, url: str, out: Path) -> None:
-    """Write the Teams app package (manifest.json and two icons, zipped) to upload in Teams."""
+@click.option("--language", type=click.Choice(["en", "da"]),
+              help="Default language of the app; the other gets a localization file "
+                   "(default: the movement's language in app.yaml, else en).")
+@click.pass_obj
+def manifest_teams(config_file: str | None, app_id: str, url: str, out: Path, language: str | None) -> None:
+    """Write the Teams app package (manifest.json in English and Danish, and two icons, zipped) to upload in Teams."""
     from adapters.teams.manifest import package
 
     try:
-        path = package(app_id, url, out)
+        path = package(app_id, url, out, language=language or _manifest_language(config_file))
     except ValueError as error:
         raise click.UsageError(str(error))
     except OSError as error:
         raise click.ClickException(f"cannot write {error.filename or out}: {error.strerror or error}")
     click.echo(f"wrote {path}: upload it in Teams (Apps > Manage your apps > Upload an app)")
+
+
+def _manifest_language(config_file: str | None) -> str:
+    """The movement's language from app.yaml if it loads and is one the manifests have, else en."""
+    from flows.prompts import PRINCIPLES, PROMPTS, flat
+
+    try:
+        config = load_config(config_path(config_file), flat(PROMPTS), PRINCIPLES)
+    except ConfigError:
+        return "en"
+    code = config.movement.language.strip().replace("_", "-").split("-")[0].lower()
+    return code if code in ("en", "da") else "en"
 
 
 @cli.group()
@@ -281,8 +325,11 @@ def export(config_file: str | None, coalition: str, fmt: str, out: Path | None) 
 @click.option("--audience", type=click.Choice(["coalition", "movement", "public"]),
               help="Whose consent decides which stories appear (default: coalition with --coalition, "
                    "movement with --all). 'public' shows only stories shared publicly.")
+@click.option("--language", type=click.Choice(list(SUPPORTED)),
+              help="Language of the report's words, dates and numbers (default: the coalition's language "
+                   "with --coalition, else the movement's). JSON keys, CSV columns and codes stay English.")
 @click.pass_obj
-def digest(config_file, coalition, everyone, since, days, fmt, out, audience) -> None:
+def digest(config_file, coalition, everyone, since, days, fmt, out, audience, language) -> None:
     """A report of what coalitions shared in a period: stories (as their consent allows),
     principle coverage, experiments and impact, mobilisation, outside-in voices, strengths.
 
@@ -306,7 +353,8 @@ def digest(config_file, coalition, everyone, since, days, fmt, out, audience) ->
     start = since.replace(tzinfo=timezone.utc) if since else now - timedelta(days=days)
     ids = tuple(c.id for c in config.coalitions) if everyone else (coalition,)
     scope = Scope(chosen, ids, start, now)
-    principles = [(p.number, p.title) for p in config.principles]
+    texts = config.texts(language or config.language_of(coalition))
+    principles = [(p.number, p.title) for p in config.principles_in(texts)]
     wanted = {c.id: tuple(c.wanted_sectors) for c in config.coalitions}
     today = now.astimezone(config.movement.zone).date()
 
@@ -319,7 +367,7 @@ def digest(config_file, coalition, everyone, since, days, fmt, out, audience) ->
 
     result = asyncio.run(compute()).with_names({m.id: m.name for m in config.members})
     names = {c.id: c.name for c in config.coalitions}
-    output = render(fmt, result, names, config.movement.name)
+    output = render(fmt, result, names, config.movement.name, texts)
     try:
         if fmt == "csv":
             from adapters.report.csvout import write_dir
@@ -336,17 +384,29 @@ def digest(config_file, coalition, everyone, since, days, fmt, out, audience) ->
 
 
 @cli.command()
+@click.option("--language", type=click.Choice(list(SUPPORTED)), help="Print the texts in this language "
+              "(default: the movement's).")
+@click.option("--update-catalogs", is_flag=True, help="Write bot/locale/cocreate.pot from the English texts "
+              "and bring every language's catalog up to date with it (for translators).")
 @click.pass_obj
-def prompts(config_file: str | None) -> None:
-    """Print the prompt library in effect, ready to reword under `prompts:` in app.yaml."""
+def prompts(config_file: str | None, language: str | None, update_catalogs: bool) -> None:
+    """Print the text library in effect, ready to reword under `prompts:` in app.yaml."""
     import yaml
 
     config = load(config_file)
+    if update_catalogs:
+        from bot.i18n import update_catalogs as update
+
+        for path in update(config.library):
+            click.echo(f"wrote {path}", err=True)
+        return
+    texts = config.texts(language)
     nested: dict[str, dict[str, str]] = {}
-    for key, text in config.prompts.items():
+    for key, text in texts.library.items():
         flow, _, name = key.partition(".")
         nested.setdefault(flow, {})[name] = text
-    click.echo(yaml.safe_dump({"prompts": nested}, allow_unicode=True, sort_keys=False, width=100), nl=False)
+    document = {"prompts": {texts.code: nested}} if language else {"prompts": nested}
+    click.echo(yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=100), nl=False)
 
 
 def _ids(config) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import difflib
 import os
 import re
-import string
 from datetime import date as Date, time as Time
 from typing import Annotated, Any, Literal, Mapping, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -28,6 +27,8 @@ from pydantic import (
     model_validator,
 )
 
+from bot.i18n import SUPPORTED, Languages, Texts, placeholders
+from bot.texts import TEXTS
 from bot.types import Sector
 
 MAX_LINES = 20  # keep the error message on one screen
@@ -62,6 +63,13 @@ def _sector(value: Any) -> Sector:
     except (ValueError, TypeError):
         choices = ", ".join(Sector)
         raise ValueError(f"{value!r} is not a sector; choose one of: {choices}") from None
+
+
+def _language(value: Any) -> str:
+    code = str(value).strip().lower()
+    if code not in SUPPORTED:
+        raise ValueError(f"{value!r} is not a supported language; use one of: {', '.join(SUPPORTED)}")
+    return code
 
 
 def _zone(value: str) -> str:
@@ -117,6 +125,7 @@ SectorValue = Annotated[Sector, BeforeValidator(_sector)]
 Day = Annotated[str, BeforeValidator(_day)]
 ClockTime = Annotated[str, BeforeValidator(clock_time)]
 Zone = Annotated[Text, AfterValidator(_zone)]
+Language = Annotated[str, BeforeValidator(_language)]
 
 
 class _Model(BaseModel):
@@ -139,7 +148,7 @@ class _Model(BaseModel):
 
 class Movement(_Model):
     name: Text
-    language: Text = "en"
+    language: Language = "en"
     timezone: Zone = "Europe/Copenhagen"
     coordinators: tuple[MemberRef, ...] = ()
 
@@ -170,6 +179,7 @@ class Coalition(_Model):
     channels: dict[Text, Text] = {}  # platform name -> channel id
     digest_for_members: bool = False
     timezone: Zone | None = None  # else the movement's
+    language: Language | None = None  # else the movement's
 
 
 class SlackLimits(_Model):
@@ -263,8 +273,11 @@ class Config(_Model):
     principles: tuple[Principle, ...] = ()
     delivery: Delivery = Delivery()
     schedules: tuple[Schedule, ...] = ()
-    prompts: dict[str, str] = {}  # "flow.key" -> text, defaults already merged in
+    library: dict[str, str] = {}  # "group.key" -> English text: the source every catalog translates
+    rewordings: dict[str, dict[str, str]] = {}  # language -> "group.key" -> app.yaml's own text
+    custom_principles: bool = False  # app.yaml lists them (else the library's, in each language)
 
+    _languages: Languages = PrivateAttr()
     _members: dict[str, Member] = PrivateAttr()
     _by_platform: dict[tuple[str, str], Member] = PrivateAttr()
     _coalitions: dict[str, Coalition] = PrivateAttr()
@@ -274,6 +287,32 @@ class Config(_Model):
         self._members = {m.id: m for m in self.members}
         self._by_platform = {(p, u): m for m in self.members for p, u in m.platforms.items()}
         self._coalitions = {c.id: c for c in self.coalitions}
+        self._languages = Languages(self.library, self.rewordings)
+
+    def texts(self, *candidates: str | None) -> Texts:
+        """The texts of the first supported language among `candidates`, else the movement's."""
+        return self._languages.first(*candidates, self.movement.language)
+
+    @property
+    def prompts(self) -> dict[str, str]:
+        """The library in the movement's language, rewordings included."""
+        return dict(self.texts().library)
+
+    def language_of(self, coalition_id: str | None) -> str:
+        """A coalition's language, else the movement's."""
+        coalition = self.coalition(coalition_id) if coalition_id else None
+        return (coalition and coalition.language) or self.movement.language
+
+    def principles_in(self, texts: Texts) -> tuple[Principle, ...]:
+        """The principles as app.yaml wrote them, else the library's in `texts`' language."""
+        if self.custom_principles:
+            return self.principles
+        return tuple(
+            Principle(number=p.number,
+                      title=texts.get(f"principles.{p.number}.title", p.title),
+                      question=texts.get(f"principles.{p.number}.question", p.question))
+            for p in self.principles
+        )
 
     def member(self, id: str) -> Member | None:
         return self._members.get(id)
@@ -372,13 +411,18 @@ def load_config(
     problems += _check_references(parts, members_ok)
     problems += _check_principles(parts.get("principles", {}))
     problems += _check_schedules(parts)
-    prompts = _merge_prompts(raw.get("prompts"), default_prompts, problems)
+    movement = parts.get("movement")
+    library = english(default_prompts)
+    rewordings = _merge_prompts(raw.get("prompts"), library if default_prompts is not None else None,
+                                movement.language if movement else "en", problems)
+
 
     if problems:
         problems.sort(key=_file_order)
         raise ConfigError(shown, [(_format_loc(loc), msg) for loc, msg in problems])
 
     principles = parts.get("principles")
+    custom = bool(principles)
     if not principles:  # the defaults are code, not user input: a bug there may raise
         principles = dict(enumerate(Principle.model_validate(p) for p in default_principles or ()))
     return Config(
@@ -389,7 +433,9 @@ def load_config(
         principles=tuple(principles.values()),
         delivery=parts.get("delivery") or Delivery(),
         schedules=tuple((parts.get("schedules") or {}).values()),
-        prompts=prompts,
+        library=library,
+        rewordings=rewordings,
+        custom_principles=custom,
     )
 
 
@@ -498,12 +544,38 @@ def _check_schedules(parts: dict[str, Any]) -> Problems:
     return problems
 
 
-def _merge_prompts(tree: Any, defaults: Mapping[str, str] | None, problems: Problems) -> dict:
-    """Flatten the file's nested prompts to "flow.key" and lay them over the defaults."""
-    merged = dict(defaults or {})
+def english(defaults: Mapping[str, str] | None) -> dict[str, str]:
+    """The English source: the core's texts, then the flows' and reports' (the caller's)."""
+    core = {f"{group}.{key}": text for group, keys in TEXTS.items() for key, text in keys.items()}
+    return core | dict(defaults or {})
+
+
+def _merge_prompts(tree: Any, library: Mapping[str, str] | None, language: str, problems: Problems) -> dict:
+    """app.yaml's rewordings per language: `prompts: {da: {story: {title: …}}}`; a flow at
+    the top (`prompts: {story: …}`) rewords the movement's own language. Without a library
+    (a test's bare config) any key is taken."""
+    rewordings: dict[str, dict[str, str]] = {}
     if tree is None:
-        return merged
-    known = set(defaults) if defaults is not None else None
+        return rewordings
+    if not isinstance(tree, dict):
+        problems.append((("prompts",), f"expected a mapping of prompt keys to texts, got {_short(tree)}"))
+        return rewordings
+    groups = {k.split(".")[0] for k in library or ()}
+    for top, node in tree.items():
+        if str(top) in SUPPORTED:
+            _reword(node, (str(top),), library, rewordings.setdefault(str(top), {}), problems)
+        elif isinstance(top, str) and re.fullmatch(r"[a-z]{2}", top) and top not in groups:
+            msg = f"{top!r} is not a supported language; use one of: {', '.join(SUPPORTED)}"
+            problems.append((("prompts", top), msg))
+        else:
+            _reword({top: node}, (), library, rewordings.setdefault(language, {}), problems)
+    return {code: texts for code, texts in rewordings.items() if texts}
+
+
+def _reword(node: Any, prefix: tuple[str, ...], library: Mapping[str, str] | None, out: dict[str, str],
+            problems: Problems) -> None:
+    known = set(library) if library is not None else None
+    skip = len(prefix)  # a language code is part of the location, not of the key
 
     def walk(node: Any, loc: tuple[str, ...]) -> None:
         if not isinstance(node, dict):
@@ -512,35 +584,27 @@ def _merge_prompts(tree: Any, defaults: Mapping[str, str] | None, problems: Prob
             return
         for k, v in node.items():
             here = (*loc, str(k))
-            key = ".".join(here)
+            key = ".".join(here[skip:])
             if isinstance(v, dict):
                 walk(v, here)
             elif known is not None and key not in known:
-                problems.append((("prompts", *here), _unknown_prompt(here, known)))
+                problems.append((("prompts", *here), _unknown_prompt(here[skip:], known)))
             elif not isinstance(v, str) or not v.strip():
                 problems.append((("prompts", *here), f"expected non-empty text, got {_short(v)}"))
-            elif problem := _placeholder_problem(v, merged.get(key)):
+            elif problem := _placeholder_problem(v, (library or {}).get(key)):
                 problems.append((("prompts", *here), problem))
             else:
-                merged[key] = v.strip()
+                out[key] = v.strip()
 
-    walk(tree, ())
-    return merged
-
-
-def _placeholders(text: str) -> set[str] | None:
-    try:
-        return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
-    except ValueError:  # an unmatched brace
-        return None
+    walk(node, prefix)
 
 
 def _placeholder_problem(text: str, default: str | None) -> str | None:
     """A reworded prompt may drop {placeholders} but not invent ones the flow cannot fill."""
-    used = _placeholders(text)
+    used = placeholders(text)
     if used is None:
         return "unmatched '{' or '}'; write {{ or }} for a literal brace"
-    allowed = _placeholders(default) or set() if default is not None else used
+    allowed = placeholders(default) or set() if default is not None else used
     unknown = sorted(used - allowed)
     if not unknown:
         return None

@@ -18,6 +18,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Awaitable, Callable, Mapping
 from zoneinfo import ZoneInfo
 
+from bot.engine import dress
+from bot.i18n import Texts
 from bot.messages import Messages
 from bot.ports import Claimed, Delivered, DeliveryError, Outgoing, Sender, Store
 from bot.timing import deliverable, utcnow
@@ -198,7 +200,8 @@ class Delivery:
             if self.targets is not None and f"member:{where.get('member')}" not in self.targets:
                 continue  # another member's message (the terminal chat shows only its own)
             sender = self.senders.get(where["platform"])
-            reply = await self.messages.progress(round)
+            t = await self.messages.texts(where.get("member"), round.coalition_id)
+            reply = dress(await self.messages.progress(round, t), t)
             if sender is None or _text_of(reply) == where.get("text"):
                 continue
             try:
@@ -211,12 +214,18 @@ class Delivery:
         return updated
 
     async def _compose(self, row: Claimed, member: str | None) -> tuple[Reply | None, str]:
-        """The message for this row now, or (None, why it is no longer wanted)."""
+        """The message for this row now, in the recipient's language, or (None, why it is no
+        longer wanted)."""
+        t = await self.messages.texts(member, row.coalition_id)
+        reply, reason = await self._composed(row, member, t)
+        return (dress(reply, t) if reply else None), reason
+
+    async def _composed(self, row: Claimed, member: str | None, t: Texts) -> tuple[Reply | None, str]:
         payload = row.payload
         if row.kind == "prompt":
-            return await self.messages.prompt(payload), ""
+            return await self.messages.prompt(payload, t), ""
         if row.kind == "notice":
-            return self.messages.notice(payload), ""
+            return self.messages.notice(payload, t), ""
         if row.kind == "digest":
             if self.compose is None:
                 return None, "digests are not connected here"
@@ -226,9 +235,9 @@ class Delivery:
         if round is None:
             return None, "the round no longer exists"
         if row.kind == "progress":
-            return await self.messages.progress(round), ""
+            return await self.messages.progress(round, t), ""
         if row.kind == "summary":
-            return await self.messages.summary(round), ""
+            return await self.messages.summary(round, t), ""
         if round.closed_at is not None:
             return None, "the round closed"
         async with self.store.unit() as unit:
@@ -239,7 +248,7 @@ class Delivery:
             invite = await self.store.outbox_message(row.source, "invite", row.target)
             if invite is None or invite.state != "sent":
                 return None, "the invitation itself did not arrive"
-        return await self.messages.invite(round, reminder=row.kind == "reminder"), ""
+        return await self.messages.invite(round, t, reminder=row.kind == "reminder"), ""
 
     async def _round(self, round_id: int):
         async with self.store.unit() as unit:

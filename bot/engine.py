@@ -14,11 +14,12 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from bot.answers import AnswerError, clean, parse
 from bot.flow import Context, Done, Flow, Go, Invalid, Outcome
+from bot.i18n import SUPPORTED, Texts
 from bot.ports import FlowState, StaleState, Store, Unit
 from bot.timing import utcnow
 from bot.types import (
@@ -31,13 +32,12 @@ from bot.types import (
     Message,
     Role,
 )
-from bot.ui import Ask, Block, Context as ContextLine, Field, Kind, Question, Reply, Text
+from bot.ui import Ask, Block, Buttons, Context as ContextLine, Field, Kind, Question, Reply, Text
 
 log = logging.getLogger(__name__)
 
 ALWAYS = frozenset({"cancel", "help"})  # work even in the middle of a flow
 FORM = "_form"  # key in FlowState.data for a form being asked one field at a time
-ROLE_NAMES = {Role.LEADER: "coalition leaders", Role.COORDINATOR: "movement coordinators"}
 
 
 class Engine:
@@ -54,6 +54,9 @@ class Engine:
         self.flows = {flow.name: flow for flow in flows}
         self.commands = {word: flow for flow in flows for word in flow.entries}
         self.people = {m.id: m.name for m in config.members}
+        # Command words and sub-words in every language -> the English word flows know.
+        self.aliases = _aliases(config, "commands", [*self.commands, *ALWAYS])
+        self.subwords = _aliases(config, "words")
 
     # -- entry points -------------------------------------------------------------------
 
@@ -72,7 +75,16 @@ class Engine:
                 # Another event moved this conversation on between our read and write;
                 # everything we wrote was rolled back, so handling it again is safe.
                 continue
-        return [Reply.text("Several answers arrived at once. Please send yours again.")]
+        return [Reply.text(self.texts(self.actor(event.ref)).t("engine.busy"))]
+
+    def texts(self, actor: Actor) -> Texts:
+        return self.config.texts(actor.language)
+
+    def say(self, ref: ConversationRef, key: str, **values: Any) -> Reply:
+        """One of the library's texts for whoever is at `ref`, in their language as far as
+        the platform tells (for adapters' own notes: errors, greetings)."""
+        texts = self.texts(self.actor(ref))
+        return dress(Reply(blocks=(Text(texts.t(key, **values)),)), texts)
 
     async def current(self, ref: ConversationRef, caps: Capabilities) -> list[Reply]:
         """The open question in this conversation, if any (after a restart, on a Home tab)."""
@@ -81,24 +93,26 @@ class Engine:
             if state is None:
                 return []
             flow = self.flows[state.flow]
-            ctx = self._context(unit, self.actor(ref, state.coalition_id), caps, state.data)
-            intro = Text(f"Welcome back. We were in the middle of: *{flow.summary}*")
-            return [await self._ask(ctx, flow, state, intro=(intro,))]
+            actor = await self._speaking(unit, self.actor(ref, state.coalition_id), ref)
+            ctx = self._context(unit, actor, caps, state.data)
+            intro = Text(ctx.t("engine.welcome_back", flow=ctx.t(f"flows.{flow.name}")))
+            return [dress(await self._ask(ctx, flow, state, intro=(intro,)), ctx.texts)]
 
     async def overview(self, ref: ConversationRef, caps: Capabilities) -> Reply:
         """A member's open items for a home page: their status, then the open question."""
-        actor = self.actor(ref)
         async with self.store.unit() as unit:
+            actor = await self._speaking(unit, self.actor(ref), ref)
             ctx = self._context(unit, actor, caps, {})
             status = await self.commands["status"].start(ctx, "status", "")
             state = await unit.load_state(ref.key)
             if state is None:
-                return Reply(blocks=status.say)
+                return dress(Reply(blocks=status.say), ctx.texts)
             flow = self.flows[state.flow]
-            ctx = self._context(unit, self.actor(ref, state.coalition_id), caps, state.data)
-            note = Text(f"*Waiting for your answer:* {flow.summary}")
+            actor = await self._speaking(unit, self.actor(ref, state.coalition_id), ref)
+            ctx = self._context(unit, actor, caps, state.data)
+            note = Text(ctx.t("engine.waiting", flow=ctx.t(f"flows.{flow.name}")))
             ask = await self._ask(ctx, flow, state, intro=(note,))
-            return replace(ask, blocks=status.say + ask.blocks)
+            return dress(replace(ask, blocks=status.say + ask.blocks), ctx.texts)
 
     def actor(self, ref: ConversationRef, coalition_id: str | None = None,
               granted: frozenset[str] = frozenset()) -> Actor:
@@ -112,7 +126,20 @@ class Engine:
         # A Slack Connect member's home workspace differs from ours: keep it with the record.
         home = ref.extra.get("user_team")
         platform = f"{ref.platform}:{home}" if home and home != ref.tenant else ref.platform
-        return self._actor(member_id, name, coalition.id, granted, platform)
+        actor = self._actor(member_id, name, coalition.id, granted, platform)
+        locale = ref.extra.get("locale")
+        return replace(actor, language=self.language(actor.coalition_id, locale=locale), locale=locale)
+
+    def language(self, coalition_id: str | None, chosen: str | None = None, locale: str | None = None) -> str:
+        """Whom we write to in which language: their choice, their platform's locale, their
+        coalition's language, the movement's."""
+        return self.config.texts(chosen, locale, self.config.language_of(coalition_id)).code
+
+    async def _speaking(self, unit: Unit, actor: Actor, ref: ConversationRef | None = None) -> Actor:
+        """`actor` with the language they chose or their platform last reported."""
+        chosen, stored = await unit.language_of(actor.member_id)
+        locale = (ref.extra.get("locale") if ref else None) or stored
+        return replace(actor, language=self.language(actor.coalition_id, chosen, locale), locale=locale)
 
     def _actor(self, member_id: str, name: str, coalition_id: str, granted: frozenset[str],
                platform: str = "") -> Actor:
@@ -121,7 +148,8 @@ class Engine:
             roles.add(Role.LEADER)
         if self.config.is_coordinator(member_id) or member_id in granted:
             roles.add(Role.COORDINATOR)
-        return Actor(member_id, name, coalition_id, frozenset(roles), platform)
+        return Actor(member_id, name, coalition_id, frozenset(roles), platform,
+                     self.config.language_of(coalition_id))
 
     async def compose(self, member_id: str, coalition_id: str, command: str,
                       caps: Capabilities = Capabilities(can_show_buttons=True)) -> Reply | None:
@@ -132,6 +160,7 @@ class Engine:
         async with self.store.unit() as unit:
             granted = await unit.granted_coordinators()
             actor = self._actor(member_id, self.people.get(member_id, member_id), coalition_id, granted)
+            actor = await self._speaking(unit, actor)
             if not flow.interrupts or not actor.has(flow.role):
                 return None
             outcome = await flow.start(self._context(unit, actor, caps, {}), word, args)
@@ -139,7 +168,7 @@ class Engine:
                 return None
             if outcome.records:
                 await unit.add(outcome.records, self.clock())
-            return Reply(blocks=outcome.say + outcome.detail)
+            return dress(Reply(blocks=outcome.say + outcome.detail), self.texts(actor))
 
     def _coalition_for(self, ref: ConversationRef, member_id: str) -> Any:
         """The chosen coalition, else the channel's, else the member's first, else the first."""
@@ -158,33 +187,40 @@ class Engine:
     async def _dispatch(self, unit: Unit, event: Message | Interaction, caps: Capabilities):
         state = await unit.load_state(event.ref.key)
         actor = self.actor(event.ref, state and state.coalition_id, await unit.granted_coordinators())
+        actor = await self._speaking(unit, actor, event.ref)
+        texts = self.texts(actor)
+        return [dress(r, texts) for r in await self._route(unit, actor, caps, state, event)]
+
+    async def _route(self, unit, actor, caps, state, event: Message | Interaction) -> list[Reply]:
         if isinstance(event, Interaction):
             return await self._interaction(unit, actor, caps, state, event)
         text = clean(event.text).strip()
         word, _, args = text.lstrip("/").partition(" ")
-        word = word.lower()
+        word = self.aliases.get(word.lower(), word.lower())
         explicit = event.command or text.startswith("/")
         if state is None or explicit or word in ALWAYS:
             return await self._command(unit, actor, caps, state, event.ref, word, args.strip())
         return await self._typed_answer(unit, actor, caps, state, text)
 
     async def _command(self, unit, actor, caps, state, ref, word, args) -> list[Reply]:
+        t = self.texts(actor).t
         if word == "" and state is None:
             return []  # an empty line, nothing going on
         if word in ("", "help"):
             replies = [self._help(actor)]
             if state is not None:
-                replies.append(await self._reask(unit, actor, caps, state, "You can carry on below."))
+                replies.append(await self._reask(unit, actor, caps, state, t("engine.carry_on")))
             return replies
         if word == "cancel":
             if state is None:
-                return [Reply.text("There is nothing to cancel. Type *help* to see what you can do.")]
+                return [Reply.text(t("engine.nothing_to_cancel"))]
             await unit.delete_state(state.key, state.version)
-            summary = self.flows[state.flow].summary
-            return [Reply.text(f"Cancelled: {summary}. Your unfinished answers were not saved.")]
+            return [Reply.text(t("engine.cancelled", flow=t(f"flows.{state.flow}")))]
         flow = self.commands.get(word)
         if flow is None:
-            return [Reply.text(f"I don't know the command '{word}'. Type *help* to see what I can do.")]
+            return [Reply.text(t("engine.unknown_command", word=word))]
+        first, space, rest = args.partition(" ")
+        args = self.subwords.get(first.lower(), first) + space + rest
         if state is not None and flow.interrupts and actor.has(flow.role):
             # A read-only command (status) answers, then the open question is asked again.
             ctx = self._context(unit, actor, caps, {})
@@ -192,15 +228,12 @@ class Engine:
             if outcome.records:
                 await unit.add(outcome.records, self.clock())
             said = [Reply(blocks=outcome.say)] + ([Reply(blocks=outcome.detail, detail=True)] if outcome.detail else [])
-            return said + [await self._reask(unit, actor, caps, state, "Now, where were we:")]
+            return said + [await self._reask(unit, actor, caps, state, t("engine.where_were_we"))]
         if state is not None:
-            note = (
-                f"You are in the middle of: *{self.flows[state.flow].summary}*. "
-                "Answer the question below, or type *cancel* to stop it first."
-            )
+            note = t("engine.in_the_middle", flow=t(f"flows.{state.flow}"))
             return [await self._reask(unit, actor, caps, state, note)]
         if not actor.has(flow.role):
-            return [self._refusal(actor, flow.role, flow.describe(word))]
+            return [self._refusal(actor, flow.role, t(f"help.{word}"))]
         state = FlowState(ref.key, actor.member_id, actor.coalition_id, flow.name, "", version=0)
         ctx = self._context(unit, actor, caps, state.data)
         return await self._apply(unit, ctx, flow, state, await flow.start(ctx, word, args))
@@ -208,17 +241,17 @@ class Engine:
     async def _interaction(self, unit, actor, caps, state, event: Interaction) -> list[Reply]:
         here = state and ActionRef(state.flow, state.step, state.version)
         if event.action != here:
-            note = "That question has moved on, so I didn't record that answer."
+            t = self.texts(actor).t
             if state is None:
-                return [Reply.text(note + " Type *help* to start something new.")]
-            return [await self._reask(unit, actor, caps, state, note + " Here is where we are now.")]
+                return [Reply.text(t("engine.moved_on_idle"))]
+            return [await self._reask(unit, actor, caps, state, t("engine.moved_on"))]
         flow = self.flows[state.flow]
         ctx = self._context(unit, actor, caps, state.data)
         question = await flow.ask(ctx, state.step)
         values, errors = {}, {}
         for field in question.fields:
             try:
-                values[field.id] = parse(field, event.values.get(field.id), self._limit(field))
+                values[field.id] = parse(field, event.values.get(field.id), self._limit(field), ctx.texts)
             except AnswerError as error:
                 errors[field.id] = str(error)
         if errors:
@@ -232,14 +265,13 @@ class Engine:
         question = await flow.ask(ctx, state.step)
         fields = question.fields
         if len(fields) > 1 and caps.can_open_forms:
-            note = "Please answer with the form above (or type *cancel* to stop)."
-            return [Reply.text(note), self._reply_ask(ctx, flow, state, question)]
+            return [Reply.text(ctx.t("engine.use_form")), self._reply_ask(ctx, flow, state, question)]
         form = ctx.data.setdefault(FORM, {"index": 0, "values": {}})
         if form["index"] >= len(fields):  # the question changed shape since it was asked
             form.update(index=0, values={})
         field = fields[form["index"]]
         try:
-            form["values"][field.id] = parse(field, text, self._limit(field))
+            form["values"][field.id] = parse(field, text, self._limit(field), ctx.texts)
         except AnswerError as error:
             return [self._reply_ask(ctx, flow, state, question, {field.id: str(error)})]
         if form["index"] + 1 < len(fields):
@@ -259,7 +291,8 @@ class Engine:
             if state.version:
                 await unit.delete_state(state.key, state.version)
             role = flow.step_roles[outcome.step]
-            return [self._refusal(ctx.actor, role, flow.step_summaries.get(outcome.step, flow.summary))]
+            what = ctx.texts.get(f"flows.{flow.name}.{outcome.step}") or ctx.t(f"flows.{flow.name}")
+            return [self._refusal(ctx.actor, role, what)]
         ctx.data.pop(FORM, None)  # the answer was accepted: the next question starts afresh
         if outcome.records:
             await unit.add(outcome.records, self.clock())
@@ -268,7 +301,7 @@ class Engine:
             if state.version:
                 await unit.delete_state(state.key, state.version)
             detail = [Reply(blocks=outcome.detail, detail=True)] if outcome.detail else []
-            return [Reply(blocks=outcome.say or (Text("Done, thank you."),))] + detail + news
+            return [Reply(blocks=outcome.say or (Text(ctx.t("engine.done")),))] + detail + news
         ask = await self._save_and_ask(unit, ctx, flow, state, outcome.step)
         return [replace(ask, blocks=outcome.say + ask.blocks)] + news
 
@@ -307,7 +340,7 @@ class Engine:
         if len(question.fields) > 1 and not ctx.capabilities.can_open_forms:
             index = ctx.data.get(FORM, {}).get("index", 0)
         action = ActionRef(flow.name, state.step, state.version)
-        return Reply(ask=Ask(question, action, errors or {}, index))
+        return Reply(ask=Ask(question, action, errors or {}, index, chrome(ctx.texts)))
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -316,6 +349,7 @@ class Engine:
         coalition = config.coalition(actor.coalition_id)
         now = self.clock()
         zone = ZoneInfo(config.zone_of(actor.coalition_id))
+        texts = config.texts(actor.language)
         return Context(
             actor=actor,
             coalition=coalition,
@@ -324,14 +358,15 @@ class Engine:
             now=now,
             today=now.astimezone(zone).date(),
             read=unit,
-            prompts=config.prompts,
-            principles=config.principles,
+            texts=texts,
+            principles=config.principles_in(texts),
             limits=config.limits,
             data=data,
             people=self.people,
             coalitions=config.coalitions,
             delivery=config.delivery,
             schedules=config.schedules,
+            texts_in=lambda code: config.texts(self.language(actor.coalition_id, code, actor.locale)),
         )
 
     def _limit(self, field: Field) -> int:
@@ -339,18 +374,47 @@ class Engine:
         return limits.max_title_length if field.kind is Kind.TEXT else limits.max_answer_length
 
     def _help(self, actor: Actor) -> Reply:
-        lines = [f"*{self.config.movement.name}*: here is what you can do."]
+        texts = self.texts(actor)
+        t = texts.t
+        lines = [t("engine.help_title", movement=self.config.movement.name)]
         for word, flow in self.commands.items():
             if actor.has(flow.role):
-                lines.append(f"- `{flow.usages.get(word, word)}`: {flow.describe(word)}")
-        lines.append("- `cancel`: stop what you are in the middle of (nothing half-done is saved)")
-        lines.append("- `help`: this list")
-        return Reply(blocks=(Text("\n".join(lines)), ContextLine("Answer a question by typing, or pick a number.")))
+                lines.append(f"- `{t(f'usage.{word}')}`: {t(f'help.{word}')}")
+        lines.append(f"- `{texts.command('cancel')}`: {t('engine.help_cancel')}")
+        lines.append(f"- `{texts.command('help')}`: {t('engine.help_help')}")
+        return Reply(blocks=(Text("\n".join(lines)), ContextLine(t("engine.help_hint"))))
 
     def _refusal(self, actor: Actor, role: Role, what: str) -> Reply:
+        t = self.texts(actor).t
         coalition = self.config.coalition(actor.coalition_id)
-        text = f"Only {ROLE_NAMES.get(role, role.value + 's')} can {what[0].lower() + what[1:]}."
+        text = t("engine.refusal", role=t(f"labels.role.{role.value}"), what=what[0].lower() + what[1:])
         if role is Role.LEADER and coalition.leaders:
             names = ", ".join(self.people.get(m, m) for m in coalition.leaders)
-            text += f" The leaders of {coalition.name} are: {names}."
+            text += " " + t("engine.refusal_leaders", coalition=coalition.name, names=names)
         return Reply.text(text, private=True)
+
+
+def chrome(texts: Texts) -> Mapping[str, str]:
+    """The words around a reply that each platform draws (buttons, placeholders, hints)."""
+    return texts.group("ui")
+
+
+def dress(reply: Reply, texts: Texts) -> Reply:
+    """A reply in `texts`' language all the way: its chrome, and the commands its buttons
+    type in that language's words."""
+    def blocks(items: tuple[Block, ...]) -> tuple[Block, ...]:
+        return tuple(Buttons(tuple(replace(b, command=texts.command(b.command)) for b in x.buttons))
+                     if isinstance(x, Buttons) else x for x in items)
+    return replace(reply, blocks=blocks(reply.blocks), chrome=chrome(texts))
+
+
+def _aliases(config: Any, group: str, words: Sequence[str] | None = None) -> dict[str, str]:
+    """Every language's words of `group` -> the English word they stand for."""
+    english = [k.split(".", 1)[1] for k in config.library if k.startswith(group + ".")]
+    found: dict[str, str] = {}
+    for code in SUPPORTED:
+        texts = config.texts(code)
+        for word in words or english:
+            for alias in (texts.get(f"{group}.{word}") or word).split("|"):
+                found.setdefault(alias.strip().lower(), word)
+    return found

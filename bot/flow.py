@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, ClassVar, Mapping, Sequence
+from typing import Any, Callable, ClassVar, Mapping, Sequence
 
+from bot.i18n import Texts
 from bot.ports import Reader
 from bot.records import Record
 from bot.types import Actor, Capabilities, Role
@@ -60,7 +61,7 @@ class Context:
     now: datetime
     today: date
     read: Reader
-    prompts: Mapping[str, str]
+    texts: Texts  # the member's language: its texts, and Babel's formatting of dates and numbers
     principles: Sequence[Any]  # each with number, title, question
     limits: Any  # max_answer_length, max_title_length, max_experiment_weeks
     data: dict[str, Any] = field(default_factory=dict)
@@ -68,10 +69,16 @@ class Context:
     coalitions: Sequence[Any] = ()  # every coalition of the movement
     delivery: Any = None  # work days, quiet hours, round length, reminders
     schedules: Sequence[Any] = ()  # the movement's schedules (id, kind, days, time, every, coalitions)
+    # Another language's texts (None: what the member gets without a choice of their own).
+    texts_in: Callable[[str | None], Texts] | None = None
+
+    @property
+    def prompts(self) -> Mapping[str, str]:
+        return self.texts.library
 
     def t(self, key: str, **values: Any) -> str:
-        """A prompt from the movement's prompt library, with {placeholders} filled in."""
-        return self.prompts[key].format(**values)
+        """A text from the library in the member's language, with {placeholders} filled in."""
+        return self.texts.t(key, **values)
 
     def principle(self, number: int) -> Any | None:
         return next((p for p in self.principles if p.number == number), None)
@@ -84,22 +91,17 @@ class Context:
 
 
 class Flow:
-    """Base class. Subclasses set `name`, `summary`, `entries` and define their steps."""
+    """Base class. Subclasses set `name` and `entries` and define their steps. What `help`
+    says of a flow is in the text library: `flows.<name>` (what it does, for "Cancelled: …"),
+    `flows.<name>.<step>` (for refusals), `help.<word>` and `usage.<word>`."""
 
     name: ClassVar[str]
-    summary: ClassVar[str]  # one line for `help`
     # Command word -> the step it starts at, e.g. {"join": "profile", "map": "treasure"}.
     entries: ClassVar[Mapping[str, str]]
     role: ClassVar[Role] = Role.MEMBER  # who may start it
     # Steps only some roles may reach, e.g. {"close": Role.LEADER}; the engine enforces it.
     step_roles: ClassVar[Mapping[str, Role]] = {}
-    step_summaries: ClassVar[Mapping[str, str]] = {}  # for refusals, e.g. "close a framing round"
     interrupts: ClassVar[bool] = False  # asks nothing, so may run during another flow
-    usages: ClassVar[Mapping[str, str]] = {}  # command word -> usage, e.g. "reflect [1-7]"
-    descriptions: ClassVar[Mapping[str, str]] = {}  # command word -> help line, else summary
-
-    def describe(self, command: str) -> str:
-        return self.descriptions.get(command, self.summary)
 
     async def start(self, ctx: Context, command: str, args: str) -> Outcome:
         return Go(self.entries[command])

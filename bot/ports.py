@@ -144,6 +144,10 @@ class Reader(Protocol):
         """Members made coordinators in chat (app.yaml's coordinators come on top)."""
         ...
 
+    async def language_of(self, member_id: str) -> tuple[str | None, str | None]:
+        """(the language the member chose, their platform's locale); either may be None."""
+        ...
+
     async def round(self, round_id: int) -> RoundInfo | None: ...
 
     async def open_round(self, coalition_id: str) -> RoundInfo | None:
@@ -397,6 +401,14 @@ class Schedules(Protocol):
         ...
 
     async def zones(self) -> Mapping[str, str]: ...
+
+    async def save_locale(self, member_id: str, locale: str, now: datetime) -> None:
+        """The locale a member's platform reports (Slack profile, Teams client), e.g. 'da-DK'."""
+        ...
+
+    async def languages(self) -> Mapping[str, tuple[str | None, str | None]]:
+        """member id -> (the language they chose, their platform's locale)."""
+        ...
 
 
 class Unit(Reader, References, Protocol):

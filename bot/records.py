@@ -159,6 +159,14 @@ class CoordinatorRevoke:
 
 
 @dataclass(frozen=True)
+class LanguageChoice:
+    """A member chose the language the bot writes to them in (None: back to the default)."""
+
+    member_id: str
+    language: str | None
+
+
+@dataclass(frozen=True)
 class CheckInRound:
     """A leader opens an impact check-in round: the round and one invitation per member are
     stored together (outbox rows), plus the leader's live progress message."""
@@ -206,6 +214,7 @@ Record = (
     | DigestShown
     | CoordinatorGrant
     | CoordinatorRevoke
+    | LanguageChoice
     | CheckInRound
     | RoundClosed
     | ScheduleChanged

@@ -113,6 +113,8 @@ class Actor:
     coalition_id: str
     roles: frozenset[Role] = frozenset({Role.MEMBER})
     platform: str = ""
+    language: str = "en"  # the language the bot writes to them in (bot.i18n.SUPPORTED)
+    locale: str | None = None  # what their platform says, e.g. "da-DK"
 
     def has(self, role: Role) -> bool:
         return role is Role.MEMBER or role in self.roles
@@ -127,15 +129,6 @@ class Sector(StrEnum):
     OTHER = "other"
 
 
-SECTOR_LABELS: Mapping[str, str] = {
-    Sector.PUBLIC: "Public sector",
-    Sector.BUSINESS: "Business",
-    Sector.CIVIL_SOCIETY: "Civil society / association",
-    Sector.EDUCATION: "Education / research",
-    Sector.CITIZEN: "Citizen / user",
-    Sector.OTHER: "Other",
-}
-
 
 class Voice(StrEnum):
     """Whose voice an outside-in perspective carries."""
@@ -147,14 +140,6 @@ class Voice(StrEnum):
     OTHER = "other"
 
 
-VOICE_LABELS: Mapping[str, str] = {
-    Voice.CITIZEN: "A citizen",
-    Voice.USER: "A user of a service",
-    Voice.PARTNER: "A partner",
-    Voice.EMPLOYEE: "An employee",
-    Voice.OTHER: "Someone else",
-}
-
 
 class Decision(StrEnum):
     CONTINUE = "continue"
@@ -162,13 +147,6 @@ class Decision(StrEnum):
     STOP = "stop"
     SCALE_UP = "scale_up"
 
-
-DECISION_LABELS: Mapping[str, str] = {
-    Decision.CONTINUE: "Continue",
-    Decision.ADJUST: "Adjust",
-    Decision.STOP: "Stop",
-    Decision.SCALE_UP: "Scale up",
-}
 
 
 class Consent(StrEnum):
@@ -178,11 +156,3 @@ class Consent(StrEnum):
     COALITION = "coalition"
     MOVEMENT = "movement"
     PUBLIC = "public"
-
-
-CONSENT_LABELS: Mapping[str, str] = {
-    Consent.PRIVATE: "Only me",
-    Consent.COALITION: "My coalition",
-    Consent.MOVEMENT: "The whole movement",
-    Consent.PUBLIC: "Public",
-}

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Mapping
 
+from bot.texts import TEXTS
 from bot.types import ActionRef
 
 
@@ -91,6 +92,16 @@ class Field:
 
 SCALE = tuple(range(1, 6))
 
+# The words adapters draw around a reply (`ui.*` of the library: buttons, placeholders,
+# hints). The engine fills `chrome` in the member's language; a reply built without it
+# (a renderer's test) gets English.
+ENGLISH_CHROME: Mapping[str, str] = TEXTS["ui"]
+
+
+def _word(chrome: Mapping[str, str], key: str, values: Mapping[str, object]) -> str:
+    text = chrome.get(key) or ENGLISH_CHROME[key]
+    return text.format(**values) if values else text
+
 
 @dataclass(frozen=True)
 class Question:
@@ -99,7 +110,7 @@ class Question:
     title: str
     fields: tuple[Field, ...]
     intro: tuple[Block, ...] = ()
-    submit: str = "Submit"
+    submit: str | None = None  # the button's label; None: the language's "Submit"
 
 
 @dataclass(frozen=True)
@@ -112,6 +123,10 @@ class Ask:
     # Where the adapter cannot open forms, the engine asks the fields one at a time and
     # `field_index` is the one being asked now.
     field_index: int | None = None
+    chrome: Mapping[str, str] = field(default_factory=dict)  # see ENGLISH_CHROME
+
+    def word(self, key: str, **values: object) -> str:
+        return _word(self.chrome, key, values)
 
     @property
     def current_field(self) -> Field | None:
@@ -130,6 +145,10 @@ class Reply:
     # The longer detail of the reply before it: in that message's thread where the
     # platform has threads, else simply the next message.
     detail: bool = False
+    chrome: Mapping[str, str] = field(default_factory=dict)  # see ENGLISH_CHROME
+
+    def word(self, key: str, **values: object) -> str:
+        return _word(self.chrome, key, values)
 
     @classmethod
     def text(cls, text: str, **kw) -> Reply:

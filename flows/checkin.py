@@ -15,17 +15,15 @@ from zoneinfo import ZoneInfo
 
 from bot.flow import Context, Done, Flow, Go, said
 from bot.records import CheckIn, CheckInRound, RoundClosed
-from bot.types import DECISION_LABELS, Role
+from bot.types import Decision, Role
 from bot.ui import Question, Text
 
-from flows.common import choice, long_text, scale, text
+from flows.common import choice, label, labels, long_text, scale, text
 
 
 class CheckInRounds(Flow):
     name = "checkin"
-    summary = "ask every member of the coalition to check in on an experiment's impact"
     entries = {"checkin": "pick"}
-    usages = {"checkin": "checkin [experiment] | checkin close"}
     role = Role.LEADER
 
     async def start(self, ctx: Context, command: str, args: str):
@@ -55,12 +53,13 @@ class CheckInRounds(Flow):
 
     async def ask_pick(self, ctx: Context) -> Question:
         running = await ctx.read.experiments(ctx.coalition.id, running_on=ctx.today)
-        labels = {str(e.id): f"{e.title} (until {e.ends_on.isoformat()})" for e in running}
-        return Question(title="Impact check-in", fields=(choice("experiment", ctx.t("checkin.pick"), labels),))
+        options = {str(e.id): ctx.t("checkin.option", title=e.title, ends=ctx.texts.date(e.ends_on)) for e in running}
+        return Question(title=ctx.t("checkin.pick_title"),
+                        fields=(choice("experiment", ctx.t("checkin.pick"), options),))
 
     async def on_pick(self, ctx: Context, a: dict):
         if await ctx.read.open_round(ctx.coalition.id) is not None:  # another leader was quicker
-            return Done(say=said(ctx.t("checkin.already_open", experiment="an experiment")))
+            return Done(say=said(ctx.t("checkin.already_open", experiment=ctx.t("checkin.an_experiment"))))
         return await self._open(ctx, await ctx.read.experiment(int(a["experiment"])))
 
     async def _open(self, ctx: Context, experiment) -> Done:
@@ -70,16 +69,14 @@ class CheckInRounds(Flow):
         zone = ZoneInfo(coalition.timezone or ctx.movement.timezone)
         record = CheckInRound(coalition.id, experiment.id, ctx.actor.member_id, members, closes,
                               delivery.reminders, int(delivery.remind_after_hours * 3600))
-        when = closes.astimezone(zone).strftime("%a %d %b %H:%M")
+        when = ctx.texts.when(closes, zone)
         return Done(records=(record,), say=said(ctx.t(
             "checkin.opened", experiment=experiment.title, count=len(members), closes=when)))
 
 
 class ImpactAnswer(Flow):
     name = "impact"
-    summary = "answer an impact check-in on an experiment"
     entries = {"impact": "impact"}
-    usages = {"impact": "impact [round]"}
 
     async def start(self, ctx: Context, command: str, args: str):
         wanted = args.strip().lstrip("#")
@@ -97,19 +94,21 @@ class ImpactAnswer(Flow):
     async def ask_impact(self, ctx: Context) -> Question:
         experiment = await ctx.read.experiment(ctx.data["experiment"])
         effects = tuple(
-            scale(f"effect_{i}", ctx.t("checkin.effect", group=group), "no effect", "large effect")
+            scale(ctx, f"effect_{i}", ctx.t("checkin.effect", group=group),
+                  ctx.t("checkin.effect_low"), ctx.t("checkin.effect_high"))
             for i, group in enumerate(experiment.stakeholders)
         )
         return Question(
             title=ctx.t("checkin.title", experiment=experiment.title),
             intro=(Text(ctx.t("checkin.intro")),),
-            fields=(scale("citizen_impact", ctx.t("checkin.citizen_impact"), "none", "a lot"),)
+            fields=(scale(ctx, "citizen_impact", ctx.t("checkin.citizen_impact"),
+                          ctx.t("checkin.impact_low"), ctx.t("checkin.impact_high")),)
             + effects
             + (
                 long_text("intended", ctx.t("checkin.intended")),
                 long_text("unintended", ctx.t("checkin.unintended"), required=False),
                 text("evidence", ctx.t("checkin.evidence"), required=False, max_length=2000),
-                choice("decision", ctx.t("checkin.decision"), DECISION_LABELS),
+                choice("decision", ctx.t("checkin.decision"), labels(ctx, "decision", Decision)),
             ),
         )
 
@@ -124,7 +123,7 @@ class ImpactAnswer(Flow):
             round.coalition_id, ctx.actor.member_id, experiment.id, a["citizen_impact"], effects,
             a["intended"], a["unintended"], a["evidence"], a["decision"], round_id=str(round.id),
         )
-        decision = DECISION_LABELS[a["decision"]]
+        decision = label(ctx, "decision", a["decision"])
         return Done(records=(record,), say=said(ctx.t("checkin.saved", experiment=experiment.title, decision=decision)))
 
 
@@ -135,7 +134,7 @@ async def everyone(ctx: Context, coalition) -> tuple[str, ...]:
 
 async def _title(ctx: Context, experiment_id: int) -> str:
     experiment = await ctx.read.experiment(experiment_id)
-    return experiment.title if experiment else f"experiment {experiment_id}"
+    return experiment.title if experiment else ctx.t("format.experiment", id=experiment_id)
 
 
 async def _refusal(ctx: Context, round) -> Done | None:

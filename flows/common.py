@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Iterable, Mapping
 
-from bot.types import SECTOR_LABELS
+from bot.flow import Context
+from bot.types import Sector
 from bot.ui import Field, Kind, Option
 
 
 def options(labels: Mapping[str, str]) -> tuple[Option, ...]:
     return tuple(Option(value, label) for value, label in labels.items())
+
+
+def labels(ctx: Context, group: str, values: Iterable[str]) -> dict[str, str]:
+    """value -> its label in the member's language, from the core's `labels.<group>.<value>`:
+    `labels(ctx, "sector", Sector)`."""
+    return {str(value): ctx.t(f"labels.{group}.{value}") for value in values}
+
+
+def label(ctx: Context, group: str, value: str) -> str:
+    """One value's label; a value the library has no label for is shown as it is."""
+    text = ctx.texts.get(f"labels.{group}.{value}")
+    return text if text is not None else str(value)
 
 
 def choice(id: str, label: str, labels: Mapping[str, str], **kw) -> Field:
@@ -20,12 +33,13 @@ def multi(id: str, label: str, labels: Mapping[str, str], **kw) -> Field:
     return Field(id, label, Kind.MULTI_CHOICE, options=options(labels), **kw)
 
 
-def yes_no(id: str, label: str, yes: str = "Yes", no: str = "No") -> Field:
-    return choice(id, label, {"yes": yes, "no": no})
+def yes_no(ctx: Context, id: str, label: str, yes: str | None = None, no: str | None = None) -> Field:
+    return choice(id, label, {"yes": yes or ctx.t("labels.yes"), "no": no or ctx.t("labels.no")})
 
 
-def scale(id: str, label: str, low: str = "not at all", high: str = "very much", **kw) -> Field:
-    return Field(id, label, Kind.SCALE, scale_labels=(low, high), **kw)
+def scale(ctx: Context, id: str, label: str, low: str | None = None, high: str | None = None, **kw) -> Field:
+    ends = (low or ctx.t("labels.scale_low"), high or ctx.t("labels.scale_high"))
+    return Field(id, label, Kind.SCALE, scale_labels=ends, **kw)
 
 
 def text(id: str, label: str, **kw) -> Field:
@@ -36,12 +50,13 @@ def long_text(id: str, label: str, **kw) -> Field:
     return Field(id, label, Kind.LONG_TEXT, **kw)
 
 
-def sector_field(id: str, label: str) -> Field:
-    return choice(id, label, SECTOR_LABELS)
+def sector_field(ctx: Context, id: str, label: str) -> Field:
+    return choice(id, label, labels(ctx, "sector", Sector))
 
 
-def sectors_named(values) -> str:
-    return ", ".join(SECTOR_LABELS.get(v, v) for v in values)
+def sectors_named(ctx: Context, values) -> str:
+    """'Public sector, Business and Other', in the member's language."""
+    return ctx.texts.listing(label(ctx, "sector", v) for v in values)
 
 
 def excerpt(text: str, limit: int = 80) -> str:

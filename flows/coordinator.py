@@ -12,9 +12,7 @@ from bot.types import Role
 
 class Coordinators(Flow):
     name = "coordinator"
-    summary = "name or remove movement coordinators"
     entries = {"coordinator": ""}
-    usages = {"coordinator": "coordinator list|add|remove [member]"}
     role = Role.COORDINATOR
     interrupts = True
 
@@ -24,18 +22,17 @@ class Coordinators(Flow):
         granted = await ctx.read.granted_coordinators()
         if verb == "list" and len(words) <= 1:
             named = sorted(ctx.name_of(m) for m in granted)
-            text = "Coordinators named in chat: " + (", ".join(named) if named else "none yet")
-            return Done(say=said(text + ". Those in app.yaml are coordinators too."))
+            names = ctx.texts.listing(named) if named else ctx.t("coordinator.none_yet")
+            return Done(say=said(ctx.t("coordinator.list", names=names)))
         if verb not in ("add", "remove") or len(words) != 2:
-            return Done(say=said("Try `coordinator list`, `coordinator add <member id>` or `coordinator remove <member id>`."))
+            return Done(say=said(ctx.t("coordinator.usage")))
         member = words[1]
         if member not in ctx.people and ":" not in member:
-            return Done(say=said(f"I don't know the member '{member}'. Use the id from app.yaml "
-                                 "(or platform:user for someone who only joined in chat)."))
+            return Done(say=said(ctx.t("coordinator.unknown", member=member)))
         name = ctx.name_of(member)
         if verb == "add":
             return Done(records=(CoordinatorGrant(member, ctx.actor.member_id),),
-                        say=said(f"{name} is now a movement coordinator and can pull movement-wide digests."))
+                        say=said(ctx.t("coordinator.added", name=name)))
         if member not in granted:
-            return Done(say=said(f"{name} was not named in chat; coordinators in app.yaml are changed there."))
-        return Done(records=(CoordinatorRevoke(member),), say=said(f"{name} is no longer a coordinator named in chat."))
+            return Done(say=said(ctx.t("coordinator.not_granted", name=name)))
+        return Done(records=(CoordinatorRevoke(member),), say=said(ctx.t("coordinator.removed", name=name)))

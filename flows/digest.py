@@ -15,7 +15,7 @@ from datetime import timedelta
 from bot.digest import Audience, Digest, ExperimentItem, Scope
 from bot.flow import Context, Done, Flow, said
 from bot.records import DigestShown
-from bot.types import DECISION_LABELS, SECTOR_LABELS, Role
+from bot.types import Role
 from bot.ui import Context as Hint, Section, Text
 
 from flows.common import excerpt
@@ -40,13 +40,13 @@ def trend_arrow(item: ExperimentItem) -> str:
 
 
 class Digests(Flow):
+    # What `help` says of it: `flows.digest`, `help.digest`, `usage.digest` in the library.
     name = "digest"
-    summary = "a digest of what coalitions shared lately"
     entries = {"digest": ""}
-    usages = {"digest": "digest [all|coalition] [30d]"}
     interrupts = True
 
     async def start(self, ctx: Context, command: str, args: str):
+        # Sub-words arrive in English ("all"): the engine translates the member's own words.
         words = args.split()
         # "if-new": a scheduled digest, sent only when there is something new to show.
         only_if_new = "if-new" in words
@@ -55,10 +55,10 @@ class Digests(Flow):
         if words and period_days(words[-1]) is not None:
             days = period_days(words.pop())
         if not 1 <= days <= MAX_DAYS:
-            return Done(say=said(f"Please ask for 1 to {MAX_DAYS} days, e.g. `digest 30d`."))
+            return Done(say=said(ctx.t("digest.bad_days", max=MAX_DAYS, **_words(ctx))))
         target = words[0].lower() if words else ctx.actor.coalition_id
         if len(words) > 1:
-            return Done(say=said("Try `digest`, `digest 7d`, `digest <coalition> 30d` or `digest all 30d`."))
+            return Done(say=said(ctx.t("digest.try", **_words(ctx))))
         scope, refusal = self._scope(ctx, target, days)
         if refusal:
             return Done(say=said(refusal))
@@ -69,8 +69,7 @@ class Digests(Flow):
         if digest.nothing_new and only_if_new:
             return Done()
         if digest.nothing_new:
-            return Done(say=said(f"*{title}*: nothing new since the last digest. Quiet weeks happen: "
-                                 "who has a story or a reflection to share?"),
+            return Done(say=said(ctx.t("digest.nothing_new", title=title)),
                         records=(DigestShown(scope.key, dict(digest.marks)),))
         return Done(
             records=(DigestShown(scope.key, dict(digest.marks)),),  # so the next one repeats nothing
@@ -84,13 +83,13 @@ class Digests(Flow):
         since = ctx.now - timedelta(days=days)
         if target == "all":
             if not actor.has(Role.COORDINATOR):
-                return None, "Only movement coordinators can pull the movement-wide digest. Try `digest` for your coalition."
+                return None, ctx.t("digest.only_coordinators", **_words(ctx))
             ids = tuple(c.id for c in ctx.coalitions)
             return Scope(Audience.MOVEMENT, ids, since, until, new_only=True), None
         coalition = ctx.coalition_named(target)
         if coalition is None:
             known = ", ".join(c.id for c in ctx.coalitions)
-            return None, f"I don't know the coalition '{target}'. Known coalitions: {known}."
+            return None, ctx.t("digest.unknown_coalition", name=target, known=known)
         member = actor.member_id
         allowed = (
             actor.has(Role.COORDINATOR)
@@ -98,43 +97,44 @@ class Digests(Flow):
             or (coalition.digest_for_members and (member in coalition.members or coalition.id == actor.coalition_id))
         )
         if not allowed:
-            return None, (f"The digest of {coalition.name} is for its leaders and the movement's coordinators. "
-                          "Ask a leader to share it, or to open it to members in app.yaml.")
+            return None, ctx.t("digest.not_allowed", coalition=coalition.name)
         return Scope(Audience.COALITION, (coalition.id,), since, until, new_only=True), None
 
     def _title(self, ctx: Context, scope: Scope, days: int) -> str:
         where = ctx.movement.name if scope.audience is Audience.MOVEMENT else ctx.coalition_named(scope.coalitions[0]).name
-        return f"Digest for {where}, last {days} days"
+        return ctx.t("digest.title", where=where, days=days)
 
 
 def summary(ctx: Context, d: Digest, title: str, scope: Scope) -> tuple:
     """The compact message: a few lines per section, within every platform's limits."""
     blocks: list = [Section(f"*{title}*", (
-        ("New stories", str(len(d.stories))),
-        ("Answers shared", str(d.participation.answers)),
-        ("Active members", str(d.participation.active_members)),
-        ("Outside-in voices", _share(d)),
+        (ctx.t("digest.new_stories"), _count(ctx, len(d.stories))),
+        (ctx.t("digest.answers"), _count(ctx, d.participation.answers)),
+        (ctx.t("digest.active_members"), _count(ctx, d.participation.active_members)),
+        (ctx.t("digest.outside_in"), _share(ctx, d)),
     ))]
     if d.stories:
         lines = [f"- *{s.title}*: {excerpt(s.excerpt, 120)}" for s in d.stories[:SHOWN]]
-        blocks.append(Text("*New ambassador stories*\n" + "\n".join(lines)))
-    covered = [f"#{p.number}: {p.reflections + p.stories}" for p in d.principles if not p.quiet]
+        blocks.append(Text(f"*{ctx.t('digest.stories')}*\n" + "\n".join(lines)))
+    covered = [f"#{p.number}: {_count(ctx, p.reflections + p.stories)}" for p in d.principles if not p.quiet]
     quiet = [f"#{p.number} {p.title}" for p in d.principles if p.quiet]
     if covered or quiet:
-        text = "*Principles*\n" + (" · ".join(covered) or "no reflections or stories yet")
+        text = f"*{ctx.t('digest.principles')}*\n" + (" · ".join(covered) or ctx.t("digest.principles_none"))
         if quiet:
-            text += f"\nNot yet touched: {'; '.join(quiet)}. Who will reflect on one? (`reflect`)"
+            text += "\n" + ctx.t("digest.not_touched", principles="; ".join(quiet), **_words(ctx))
         blocks.append(Text(text))
     if d.experiments:
-        blocks.append(Text("*Experiments*\n" + "\n".join(_experiment_line(e) for e in d.experiments[:SHOWN])))
+        lines = [_experiment_line(ctx, e) for e in d.experiments[:SHOWN]]
+        blocks.append(Text(f"*{ctx.t('digest.experiments')}*\n" + "\n".join(lines)))
     missing = [(m.coalition_id, m.missing_sectors) for m in d.mobilisation if m.missing_sectors]
     if missing:
-        lines = [f"- {_name(ctx, c)}: {', '.join(SECTOR_LABELS.get(s, s) for s in sectors)}" for c, sectors in missing[:SHOWN]]
-        blocks.append(Text("*Still missing at the table* (who could you invite?)\n" + "\n".join(lines)))
+        lines = [f"- {_name(ctx, c)}: {', '.join(_sector(ctx, s) for s in sectors)}" for c, sectors in missing[:SHOWN]]
+        blocks.append(Text(ctx.t("digest.missing") + "\n" + "\n".join(lines)))
     rest = len(d.stories) - SHOWN + max(0, len(d.experiments) - SHOWN)
-    pointer = "The full lists are in the thread." if rest <= 0 else f"{rest} more items in the thread."
-    report = f"cocreate digest {'--all' if scope.audience is Audience.MOVEMENT else '--coalition ' + scope.coalitions[0]} --format html"
-    blocks.append(Hint(f"{pointer} A report with charts: `{report}`"))
+    pointer = ctx.t("digest.in_thread") if rest <= 0 else ctx.t("digest.more_in_thread", count=_count(ctx, rest))
+    where = "--all" if scope.audience is Audience.MOVEMENT else "--coalition " + scope.coalitions[0]
+    command = f"cocreate digest {where} --format html --language {ctx.texts.code}"  # the CLI's words: English
+    blocks.append(Hint(ctx.t("digest.report", pointer=pointer, command=command)))
     return tuple(blocks)
 
 
@@ -142,33 +142,60 @@ def details(ctx: Context, d: Digest) -> tuple:
     """The thread: every item the compact message left out or cut short."""
     blocks: list = []
     for s in d.stories:
-        by = s.author or "shared anonymously"
+        by = s.author or ctx.t("digest.anonymous")
         principles = " ".join(f"#{n}" for n in s.principles)
-        sectors = ", ".join(SECTOR_LABELS.get(x, x) for x in s.sectors)
+        sectors = ", ".join(_sector(ctx, x) for x in s.sectors)
         blocks.append(Text(f"*{s.title}* ({_name(ctx, s.coalition_id)}, {by})\n{s.excerpt}\n_{principles} · {sectors}_"))
     for e in d.experiments:
-        quotes = [f"intended: “{q}”" for q in e.intended] + [f"unintended: “{q}”" for q in e.unintended]
-        decisions = ", ".join(f"{DECISION_LABELS.get(k, k)} {n}" for k, n in e.decisions.items())
-        body = _experiment_line(e) + (f"\n  decisions: {decisions}" if decisions else "")
+        quotes = ([ctx.t("digest.intended", quote=q) for q in e.intended]
+                  + [ctx.t("digest.unintended", quote=q) for q in e.unintended])
+        decisions = ", ".join(f"{_decision(ctx, k)} {_count(ctx, n)}" for k, n in e.decisions.items())
+        body = _experiment_line(ctx, e) + ("\n  " + ctx.t("digest.decisions", decisions=decisions) if decisions else "")
         blocks.append(Text(body + "".join(f"\n  {q}" for q in quotes)))
     for st in d.strengths:
-        blocks.append(Text(f"*What works*: {st.success}\n_Why_: {st.why}\n_More of it_: {st.enlarge}"))
+        blocks.append(Text(ctx.t("digest.strength", success=st.success, why=st.why, enlarge=st.enlarge)))
     for m in d.mobilisation:
-        sectors = ", ".join(f"{SECTOR_LABELS.get(k, k)} {n}" for k, n in m.members_by_sector.items() if n)
-        blocks.append(Hint(f"{_name(ctx, m.coalition_id)}: {sectors or 'nobody at the table yet'}; "
-                           f"{m.new_members} new, {m.resources_mapped} hidden treasures mapped"))
+        sectors = ", ".join(f"{_sector(ctx, k)} {_count(ctx, n)}" for k, n in m.members_by_sector.items() if n)
+        blocks.append(Hint(ctx.t("digest.mobilisation", coalition=_name(ctx, m.coalition_id),
+                                 sectors=sectors or ctx.t("digest.nobody"), new=_count(ctx, m.new_members),
+                                 treasures=_count(ctx, m.resources_mapped))))
     return tuple(blocks)
 
 
-def _experiment_line(e: ExperimentItem) -> str:
-    impact = f", citizens' perceived impact {e.average_impact:.1f}/5{trend_arrow(e)}" if e.average_impact else ""
-    flag = " ⚠ timebox ended without a decision" if e.needs_decision else ""
-    return f"- *{e.title}*: {e.status}, {e.checkins} check-in(s){impact}{flag}"
+def _experiment_line(ctx: Context, e: ExperimentItem) -> str:
+    impact = ""
+    if e.average_impact:
+        impact = ctx.t("digest.impact", average=ctx.texts.number(e.average_impact, 1), arrow=trend_arrow(e))
+    flag = ctx.t("digest.needs_decision") if e.needs_decision else ""
+    status = ctx.texts.get(f"digest.status.{e.status}") or e.status
+    return ctx.t("digest.experiment", title=e.title, status=status, checkins=_count(ctx, e.checkins),
+                 impact=impact, flag=flag)
 
 
-def _share(d: Digest) -> str:
+def _share(ctx: Context, d: Digest) -> str:
     share = d.outside_in.share
-    return "none yet" if share is None else f"{share:.0%} citizens and users"
+    if share is None:
+        return ctx.t("digest.outside_in_none")
+    return ctx.t("digest.outside_in_share", share=ctx.texts.percent(share))
+
+
+def _count(ctx: Context, value: int) -> str:
+    return ctx.texts.number(value, 0)
+
+
+def _sector(ctx: Context, code: str) -> str:
+    return ctx.texts.get(f"labels.sector.{code}") or code
+
+
+def _decision(ctx: Context, code: str) -> str:
+    return ctx.texts.get(f"labels.decision.{code}") or code
+
+
+def _words(ctx: Context) -> dict[str, str]:
+    """The command words a text may tell the member to type, in the member's language (the
+    first of a catalog's alternatives, "overblik|digest" -> "overblik")."""
+    keys = {"digest": "commands.digest", "all": "words.all", "reflect": "commands.reflect"}
+    return {name: ctx.t(key).split("|")[0].strip() for name, key in keys.items()}
 
 
 def _name(ctx: Context, coalition_id: str) -> str:

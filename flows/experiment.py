@@ -24,7 +24,6 @@ def stakeholder_groups(answer: str) -> tuple[str, ...]:
 
 class StartSmall(Flow):
     name = "experiment"
-    summary = "register a small, timeboxed test action"
     entries = {"experiment": "details"}
 
     async def ask_details(self, ctx: Context) -> Question:
@@ -42,30 +41,30 @@ class StartSmall(Flow):
                 long_text("measures", ctx.t("experiment.measures")),
                 text("owner", ctx.t("experiment.owner"), required=False),
             ),
-            submit="Register",
+            submit=ctx.t("experiment.submit"),
         )
 
     async def on_details(self, ctx: Context, a: dict):
         starts, ends = date.fromisoformat(a["starts_on"]), date.fromisoformat(a["ends_on"])
         if ends < starts:
-            return Invalid(ctx.t("experiment.end_before_start", starts=starts.isoformat()), "ends_on")
+            return Invalid(ctx.t("experiment.end_before_start", starts=ctx.texts.date(starts)), "ends_on")
         weeks = ((ends - starts).days + 1) / 7
         limit = ctx.limits.max_experiment_weeks
         if weeks > limit:
-            return Invalid(ctx.t("experiment.too_long", weeks=f"{weeks:.0f}", max=limit), "ends_on")
+            return Invalid(ctx.t("experiment.too_long", weeks=ctx.texts.number(weeks, 0), max=limit), "ends_on")
         groups = stakeholder_groups(a["stakeholders"])
         if not groups:
-            return Invalid("This one needs an answer.", "stakeholders")
+            return Invalid(ctx.t("answers.required"), "stakeholders")
         if len(groups) > MAX_GROUPS:
             return Invalid(ctx.t("experiment.too_many_groups", max=MAX_GROUPS), "stakeholders")
         record = Experiment(
             ctx.coalition.id, ctx.actor.member_id, a["title"], a["action"], a["effect"], groups,
             a["partners"], starts, ends, a["measures"], a["owner"] or ctx.actor.name,
         )
-        dates = {"title": a["title"], "starts": starts.isoformat(), "ends": ends.isoformat()}
+        dates = {"title": a["title"], "starts": ctx.texts.date(starts), "ends": ctx.texts.date(ends)}
         news = (
             Text(ctx.t("experiment.announce", owner=record.owner, **dates)),
             Text(ctx.t("experiment.announce_details", action=a["action"], effect=a["effect"],
-                       stakeholders=", ".join(groups))),
+                       stakeholders=ctx.texts.listing(groups))),
         )
         return Done(records=(record,), say=said(ctx.t("experiment.saved", **dates)), announce=news)

@@ -6,21 +6,18 @@ from __future__ import annotations
 
 from bot.flow import Context, Done, Flow, Go, Invalid, said
 from bot.records import Frame, Perspective, ProblemStatement
-from bot.types import VOICE_LABELS, Role
+from bot.types import Role, Voice
 from bot.ui import Context as Hint, Question, Text
 
-from flows.common import choice, excerpt, long_text, scale
+from flows.common import choice, excerpt, labels, long_text, scale
 
 TRANSVERSAL = ("cross_sector", "complex", "not_solved")
 
 
 class Framing(Flow):
     name = "frame"
-    summary = "frame the problem from the outside in"
     entries = {"frame": "menu"}
-    usages = {"frame": "frame [close]"}
     step_roles = {"close": Role.LEADER}
-    step_summaries = {"close": "close a framing round"}
 
     async def start(self, ctx: Context, command: str, args: str):
         return await self._to_close(ctx) if args.lower() == "close" else Go("menu")
@@ -43,7 +40,7 @@ class Framing(Flow):
         labels = {"perspective": ctx.t("frame.add_perspective"), "statement": ctx.t("frame.add_statement")}
         if ctx.actor.has(Role.LEADER):
             labels["close"] = ctx.t("frame.close_round")
-        return Question(title="Frame the problem", intro=tuple(intro),
+        return Question(title=ctx.t("frame.title"), intro=tuple(intro),
                         fields=(choice("do", ctx.t("frame.menu"), labels),))
 
     async def on_menu(self, ctx: Context, a: dict):
@@ -53,7 +50,7 @@ class Framing(Flow):
         return Question(
             title=ctx.t("frame.perspective_title"),
             fields=(
-                choice("voice", ctx.t("frame.voice"), VOICE_LABELS),
+                choice("voice", ctx.t("frame.voice"), labels(ctx, "voice", Voice)),
                 long_text("said", ctx.t("frame.said")),
                 long_text("shows", ctx.t("frame.shows")),
             ),
@@ -70,7 +67,7 @@ class Framing(Flow):
             "statement": ctx.t("frame.next_statement"),
             "done": ctx.t("frame.next_done"),
         }
-        return Question(title="Frame the problem", fields=(choice("next", ctx.t("frame.next"), labels),))
+        return Question(title=ctx.t("frame.title"), fields=(choice("next", ctx.t("frame.next"), labels),))
 
     async def on_next(self, ctx: Context, a: dict):
         if a["next"] == "done":
@@ -81,14 +78,14 @@ class Framing(Flow):
         return Question(
             title=ctx.t("frame.statement_title"),
             fields=(long_text("statement", ctx.t("frame.statement")),)
-            + tuple(scale(key, ctx.t(f"frame.{key}")) for key in TRANSVERSAL),
+            + tuple(scale(ctx, key, ctx.t(f"frame.{key}")) for key in TRANSVERSAL),
         )
 
     async def on_statement(self, ctx: Context, a: dict):
         ratings = [a[key] for key in TRANSVERSAL]
         record = ProblemStatement(ctx.coalition.id, ctx.actor.member_id, a["statement"], *ratings)
         score = sum(ratings) / len(ratings)
-        lines = [ctx.t("frame.statement_saved", score=f"{score:.1f}")]
+        lines = [ctx.t("frame.statement_saved", score=ctx.texts.number(score))]
         if score < 3:
             lines.append(ctx.t("frame.weak"))
         return Done(records=(record,), say=tuple(Text(line) for line in lines))
@@ -96,12 +93,13 @@ class Framing(Flow):
     async def ask_close(self, ctx: Context) -> Question:
         statements = await ctx.read.open_statements(ctx.coalition.id)
         perspectives = await ctx.read.open_perspective_count(ctx.coalition.id)
-        labels = {str(s.id): f"{excerpt(s.statement)} ({s.score:.1f}/5)" for s in statements}
+        options = {str(s.id): ctx.t("frame.option", statement=excerpt(s.statement), score=ctx.texts.number(s.score))
+                   for s in statements}
         return Question(
-            title="Close the framing round",
+            title=ctx.t("frame.close_title"),
             intro=(Text(ctx.t("frame.close_intro", count=perspectives)),),
-            fields=(choice("statement", ctx.t("frame.close_pick"), labels),),
-            submit="Close the round",
+            fields=(choice("statement", ctx.t("frame.close_pick"), options),),
+            submit=ctx.t("frame.close_submit"),
         )
 
     async def on_close(self, ctx: Context, a: dict):

@@ -1,8 +1,15 @@
-"""The default prompt library. A movement rewords any of these under `prompts:` in app.yaml
-(`cocreate prompts` prints them all); {placeholders} are filled in by the flows.
+"""The flows' texts in English, the source language. A movement rewords any of these under
+`prompts:` in app.yaml (`cocreate prompts` prints them all); every other language is a
+gettext catalog of the same keys (`bot/i18n.py`). {placeholders} are filled in by the flows.
+
+Besides one group per flow: `flows` (what each flow does, and its leader-only steps),
+`help` and `usage` (a line and the typed form per command word, for `help`), and
+`principles` (the movement's default seven principles).
 """
 
 from __future__ import annotations
+
+from flows.digest_texts import DIGEST_TEXTS
 
 PROMPTS: dict[str, dict[str, str]] = {
     "join": {
@@ -26,6 +33,7 @@ PROMPTS: dict[str, dict[str, str]] = {
         "missing": "Still missing: {sectors}. Who could you invite from there? Ask them to write *join*.",
         "announce": "{name} joined the table for {sector} ({organisation}). Welcome!",
         "all_there": "Every sector we hoped for is at the table. Who else could bring a fresh view? Ask them to write *join*.",
+        "submit": "Join",
     },
     "map": {
         "title": "Map a hidden treasure",
@@ -36,6 +44,14 @@ PROMPTS: dict[str, dict[str, str]] = {
         "saved": "Mapped *{name}* as a hidden treasure. Thank you!",
         "another": "Map another hidden treasure?",
         "done": "Thank you for mapping the resources around us.",
+        "submit": "Map it",
+        "resource.place": "A place",
+        "resource.association": "An association or network",
+        "resource.business": "A business",
+        "resource.institution": "A public institution",
+        "resource.person": "A person",
+        "resource.knowledge": "Knowledge or skills",
+        "resource.other": "Something else",
     },
     "strengths": {
         "title": "Find the experience",
@@ -48,6 +64,7 @@ PROMPTS: dict[str, dict[str, str]] = {
     },
     "frame": {
         "menu": "Let's frame the problem from the outside in. What would you like to do?",
+        "title": "Frame the problem",
         "current": "Our agreed frame so far: \"{statement}\"",
         "open": "This round has {perspectives} outside-in perspective(s) and {statements} proposed statement(s).",
         "add_perspective": "Add an outside-in perspective",
@@ -79,6 +96,9 @@ PROMPTS: dict[str, dict[str, str]] = {
         "closed": "The framing round is closed. Our agreed frame: \"{statement}\", built on {count} outside-in perspective(s).",
         "announce": "The framing round is closed. Our agreed frame: \"{statement}\"",
         "thanks": "Thank you. Every outside-in voice makes the problem more real for all of us.",
+        "close_title": "Close the framing round",
+        "close_submit": "Close the round",
+        "option": "{statement} ({score}/5)",
     },
     "experiment": {
         "title": "Start small",
@@ -98,9 +118,13 @@ PROMPTS: dict[str, dict[str, str]] = {
         "announce": "New experiment: *{title}*, running {starts} to {ends}. Owner: {owner}.",
         "announce_details": "What we will do: {action}\nIntended effect: {effect}\nFor whom: {stakeholders}",
         "saved": "Experiment *{title}* is registered, running {starts} to {ends}. Leaders check in on its impact with *checkin*.",
+        "submit": "Register",
     },
     "checkin": {
         "pick": "Which experiment should the coalition check in on?",
+        "pick_title": "Impact check-in",
+        "option": "{title} (until {ends})",
+        "an_experiment": "an experiment",
         "opened": (
             "Check-in round on *{experiment}* is open: I am asking {count} members now. "
             "Your progress message follows and updates itself. It closes {closes}, or type *checkin close*."
@@ -116,7 +140,11 @@ PROMPTS: dict[str, dict[str, str]] = {
         "title": "Impact check-in: {experiment}",
         "intro": "Look at the effect at different levels and for different stakeholders, including what nobody intended.",
         "citizen_impact": "How do citizens perceive the impact so far?",
+        "impact_low": "none",
+        "impact_high": "a lot",
         "effect": "Effect for {group}",
+        "effect_low": "no effect",
+        "effect_high": "large effect",
         "intended": "Which of the intended effects do you see?",
         "unintended": "Any unintended effects, good or bad? (optional)",
         "evidence": "Evidence: a link or a short description (optional)",
@@ -165,12 +193,31 @@ PROMPTS: dict[str, dict[str, str]] = {
         "resumed": "Resumed *{name}* for {coalition}. The next one is {next}.",
         "moved": "*{name}* now goes out at {time} (each member's local time) for {coalition}. The next one is {next}.",
         "usage": "Try `schedule`, `schedule pause <name>`, `schedule resume <name>` or `schedule time <name> HH:MM`.",
+        "bad_time": "'{time}' is not a time of day. Write it as HH:MM, e.g. 09:30.",
+        "kind.principle": "principle of the week",
+        "kind.story": "ambassador story invitation",
+        "kind.checkin": "impact check-in on running experiments",
+        "kind.strengths": "strengths round",
+        "kind.digest": "digest for leaders",
+        "every_week": "every week",
+        "every_weeks": "every {n} weeks",
+        "every_month": "every month (first in the month)",
+        "every_months": "every {n} months (first in the month)",
+        "when": "{days} at {time}, {every}",
+        "state_paused": "*paused*",
+        "state_next": "next: {next}",
+        "line": "- `{id}`: {kind}, {when}; {state}",
+        "next": "{when} ({zone})",
+        "never": "not within a year",
+        "hint": "Times are each member's local time. Change one: `schedule pause|resume <name>`, `schedule time <name> HH:MM`.",
     },
     "delivery": {
         "unreachable": "I could not reach {name} on {platform}: {reason}. They may need to install or unblock the app, or write to it once.",
     },
     "reflect": {
         "pick": "Which principle would you like to reflect on?",
+        "pick_title": "Reflect",
+        "option": "#{number} {title}",
         "title": "Principle #{number}: {title}",
         "bad_number": "There are {count} principles: pick a number from 1 to {count}.",
         "saved": "Thank you for reflecting on principle #{number}.",
@@ -194,6 +241,12 @@ PROMPTS: dict[str, dict[str, str]] = {
         "withdrawn": "Withdrawn: *{title}*. It will not be shown anywhere from now on.",
         "kept": "Kept: *{title}* stays shared.",
         "none": "You have no shared stories to withdraw.",
+        "submit": "Share",
+        "anonymous_mark": "(anonymous)",
+        "withdraw_title": "Withdraw a story",
+        "withdraw_option": "{title} ({consent})",
+        "withdraw_yes": "Withdraw it",
+        "withdraw_no": "Keep it",
     },
     "status": {
         "title": "Your status in {coalition}",
@@ -201,6 +254,92 @@ PROMPTS: dict[str, dict[str, str]] = {
         "experiments": "Your experiments",
         "no_experiments": "You have no experiments yet. Start small with *experiment*.",
         "stories": "Your stories",
+        "at_table": "At the table for",
+        "where": "{sector}, {organisation}",
+        "experiment": "- *{title}*: {state}, {starts} to {ends}, {checkins} check-in(s)",
+        "running": "running",
+        "not_started": "not started",
+        "ended": "ended",
+        "story": "- *{title}* ({consent})",
+    },
+    # The digest command's texts live beside it, in flows/digest_texts.py.
+    **DIGEST_TEXTS,
+    "coordinator": {
+        "list": "Coordinators named in chat: {names}. Those in app.yaml are coordinators too.",
+        "none_yet": "none yet",
+        "usage": "Try `coordinator list`, `coordinator add <member id>` or `coordinator remove <member id>`.",
+        "unknown": "I don't know the member '{member}'. Use the id from app.yaml (or platform:user for someone who only joined in chat).",
+        "added": "{name} is now a movement coordinator and can pull movement-wide digests.",
+        "not_granted": "{name} was not named in chat; coordinators in app.yaml are changed there.",
+        "removed": "{name} is no longer a coordinator named in chat.",
+    },
+    # What each flow does, for "Cancelled: …", "You are in the middle of: …" and refusals
+    # ("Only … can …"); the language flow's are in bot/texts.py.
+    # "<flow>.<step>" names a step only some roles may reach.
+    "flows": {
+        "join": "join the coalition and say what you bring",
+        "strengths": "share when co-creation worked, and how to do more of it",
+        "frame": "frame the problem from the outside in",
+        "frame.close": "close a framing round",
+        "experiment": "register a small, timeboxed test action",
+        "checkin": "ask every member of the coalition to check in on an experiment's impact",
+        "impact": "answer an impact check-in on an experiment",
+        "reflect": "reflect on one of the movement's principles",
+        "story": "share an ambassador story",
+        "status": "see your open items, experiments and stories",
+        "digest": "get a digest of what coalitions shared lately",
+        "schedule": "see the coalition's schedules; pause, resume or move one",
+        "coordinator": "name or remove movement coordinators",
+    },
+    # One line per command word in `help`.
+    "help": {
+        "join": "join the coalition and say what you bring",
+        "map": "map a hidden treasure: a local resource that could help",
+        "strengths": "share when co-creation worked, and how to do more of it",
+        "frame": "frame the problem from the outside in",
+        "experiment": "register a small, timeboxed test action",
+        "checkin": "ask every member of the coalition to check in on an experiment's impact",
+        "impact": "answer an impact check-in on an experiment",
+        "reflect": "reflect on one of the movement's principles",
+        "story": "share an ambassador story (or withdraw one of yours)",
+        "status": "see your open items, experiments and stories",
+        "digest": "a digest of what coalitions shared lately",
+        "schedule": "see the coalition's schedules; pause, resume or move one",
+        "coordinator": "name or remove movement coordinators",
+    },
+    # How each command word is typed, shown in `help` (in the member's language's words).
+    "usage": {
+        "join": "join",
+        "map": "map",
+        "strengths": "strengths",
+        "frame": "frame [close]",
+        "experiment": "experiment",
+        "checkin": "checkin [experiment] | checkin close",
+        "impact": "impact [round]",
+        "reflect": "reflect [number]",
+        "story": "story [withdraw]",
+        "status": "status",
+        "digest": "digest [all|coalition] [30d]",
+        "schedule": "schedule [pause|resume|time] [name] [HH:MM]",
+        "coordinator": "coordinator list|add|remove [member]",
+    },
+    # The seven principles of the co-creation movement, each with a reflection question
+    # (the defaults, when app.yaml names no principles of its own).
+    "principles": {
+        "1.title": "New pathways to welfare across sectors",
+        "1.question": "Where have you seen a new way to welfare open up because sectors worked together? What made it possible?",
+        "2.title": "Solve societal problems and challenge habitual thinking",
+        "2.question": "Which habit of thought did our work challenge lately, and what did the new community see that we didn't?",
+        "3.title": "An equal partnership where everyone brings knowledge and ideas",
+        "3.question": "Whose knowledge or ideas shaped a decision recently? Whose voice have we not heard yet?",
+        "4.title": "More collective action through active participation",
+        "4.question": "Who took part actively this week, and what would make it easier for one more person to join in?",
+        "5.title": "Public value through a diversity of ideas and resources",
+        "5.question": "Which idea or resource from outside your own organisation added value lately?",
+        "6.title": "Measurable effects through concrete interactions",
+        "6.question": "What concrete effect did you notice from one of our interactions, and how could we measure it?",
+        "7.title": "Be an ambassador by sharing knowledge and experiences",
+        "7.question": "What have you learned that someone outside our coalition should hear about? Who will you tell?",
     },
 }
 
@@ -210,20 +349,11 @@ def flat(library: dict[str, dict[str, str]] = PROMPTS) -> dict[str, str]:
     return {f"{flow}.{key}": text for flow, keys in library.items() for key, text in keys.items()}
 
 
-# The seven principles of the co-creation movement, each with a reflection question.
+# The seven principles as the config takes them (number, title, question), built from the
+# "principles" group above so each text exists once.
+PRINCIPLE_COUNT = 7
 PRINCIPLES: list[dict] = [
-    {"number": 1, "title": "New pathways to welfare across sectors",
-     "question": "Where have you seen a new way to welfare open up because sectors worked together? What made it possible?"},
-    {"number": 2, "title": "Solve societal problems and challenge habitual thinking",
-     "question": "Which habit of thought did our work challenge lately, and what did the new community see that we didn't?"},
-    {"number": 3, "title": "An equal partnership where everyone brings knowledge and ideas",
-     "question": "Whose knowledge or ideas shaped a decision recently? Whose voice have we not heard yet?"},
-    {"number": 4, "title": "More collective action through active participation",
-     "question": "Who took part actively this week, and what would make it easier for one more person to join in?"},
-    {"number": 5, "title": "Public value through a diversity of ideas and resources",
-     "question": "Which idea or resource from outside your own organisation added value lately?"},
-    {"number": 6, "title": "Measurable effects through concrete interactions",
-     "question": "What concrete effect did you notice from one of our interactions, and how could we measure it?"},
-    {"number": 7, "title": "Be an ambassador by sharing knowledge and experiences",
-     "question": "What have you learned that someone outside our coalition should hear about? Who will you tell?"},
+    {"number": n, "title": PROMPTS["principles"][f"{n}.title"],
+     "question": PROMPTS["principles"][f"{n}.question"]}
+    for n in range(1, PRINCIPLE_COUNT + 1)
 ]

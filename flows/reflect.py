@@ -11,9 +11,7 @@ from flows.common import choice, long_text
 
 class Reflect(Flow):
     name = "reflect"
-    summary = "reflect on one of the movement's principles"
     entries = {"reflect": "pick"}
-    usages = {"reflect": "reflect [number]"}
 
     async def start(self, ctx: Context, command: str, args: str):
         if not args:
@@ -28,8 +26,8 @@ class Reflect(Flow):
         return Go("answer")
 
     async def ask_pick(self, ctx: Context) -> Question:
-        labels = {str(p.number): f"#{p.number} {p.title}" for p in ctx.principles}
-        return Question(title="Reflect", fields=(choice("principle", ctx.t("reflect.pick"), labels),))
+        labels = {str(p.number): ctx.t("reflect.option", number=p.number, title=p.title) for p in ctx.principles}
+        return Question(title=ctx.t("reflect.pick_title"), fields=(choice("principle", ctx.t("reflect.pick"), labels),))
 
     async def on_pick(self, ctx: Context, a: dict):
         return self._chosen(ctx, a["principle"])

@@ -10,6 +10,7 @@ from flows.digest import Digests
 from flows.experiment import StartSmall
 from flows.frame import Framing
 from flows.join import Join
+from flows.language import Language
 from flows.reflect import Reflect
 from flows.schedule import Schedules
 from flows.status import Status
@@ -19,4 +20,4 @@ from flows.strengths import Strengths
 
 def all_flows() -> list[Flow]:
     return [Join(), Strengths(), Framing(), StartSmall(), CheckInRounds(), ImpactAnswer(), Reflect(), AmbassadorStory(), Status(),
-            Digests(), Schedules(), Coordinators()]
+            Digests(), Schedules(), Coordinators(), Language()]

@@ -21,18 +21,12 @@ from bot.timing import DEFAULT_ANCHOR, occurrences
 from bot.types import Role
 from bot.ui import Section, Text
 
-KINDS = {"principle": "principle of the week", "story": "ambassador story invitation",
-         "checkin": "impact check-in on running experiments", "strengths": "strengths round",
-         "digest": "digest for leaders"}
-DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _CLOCK = re.compile(r"([01]?\d|2[0-3])[:.]([0-5]\d)")
 
 
 class Schedules(Flow):
     name = "schedule"
-    summary = "see the coalition's schedules; pause, resume or move one"
     entries = {"schedule": ""}
-    usages = {"schedule": "schedule [pause|resume|time] [name] [HH:MM]"}
     role = Role.LEADER
     interrupts = True
 
@@ -60,10 +54,10 @@ class Schedules(Flow):
                                        next=self._next(ctx, schedule, at))))
         match = _CLOCK.fullmatch(words[2])
         if not match:
-            return Done(say=said(f"'{words[2]}' is not a time of day. Write it as HH:MM, e.g. 09:30."))
+            return Done(say=said(ctx.t("schedule.bad_time", time=words[2])))
         at = f"{int(match[1]):02d}:{match[2]}"
         return Done(records=(ScheduleChanged(schedule.id, coalition.id, me, time=at),),
-                    say=said(ctx.t("schedule.moved", name=schedule.id, time=at, coalition=coalition.name,
+                    say=said(ctx.t("schedule.moved", name=schedule.id, time=_clock(ctx, at), coalition=coalition.name,
                                    next=self._next(ctx, schedule, at))))
 
     async def _list(self, ctx: Context, mine) -> Done:
@@ -74,15 +68,15 @@ class Schedules(Flow):
         for s in mine:
             o = overrides.get((s.id, ctx.coalition.id))
             at = o.time if o and o.time else s.time
-            days = ", ".join(DAY_NAMES[d] for d in sorted(s.weekdays))
-            n, unit = s.period
-            every = f"every {unit}" if n == 1 else f"every {n} {unit}s"
-            when = f"{days} at {at}, {every}" + (" (first in the month)" if unit == "month" else "")
-            state = "*paused*" if o and o.paused else f"next: {self._next(ctx, s, at)}"
-            lines.append(f"- `{s.id}`: {KINDS[s.kind]}, {when}; {state}")
-        hint = "Times are each member's local time. Change one: `schedule pause|resume <name>`, `schedule time <name> HH:MM`."
+            days = ctx.texts.listing(ctx.texts.weekday(d) for d in sorted(s.weekdays))
+            n, unit = s.period  # unit: "week" or "month"
+            every = ctx.t(f"schedule.every_{unit}") if n == 1 else ctx.t(f"schedule.every_{unit}s", n=n)
+            when = ctx.t("schedule.when", days=days, time=_clock(ctx, at), every=every)
+            state = (ctx.t("schedule.state_paused") if o and o.paused
+                     else ctx.t("schedule.state_next", next=self._next(ctx, s, at)))
+            lines.append(ctx.t("schedule.line", id=s.id, kind=ctx.t(f"schedule.kind.{s.kind}"), when=when, state=state))
         return Done(say=(Section(ctx.t("schedule.list_title", coalition=ctx.coalition.name)),
-                         Text("\n".join(lines)), Text(hint)))
+                         Text("\n".join(lines)), Text(ctx.t("schedule.hint"))))
 
     def _next(self, ctx: Context, schedule, at: str) -> str:
         """The next time it goes out, in the coalition's time zone."""
@@ -91,5 +85,10 @@ class Schedules(Flow):
         found = occurrences(schedule.weekdays, time.fromisoformat(at), schedule.period, zone,
                             ctx.now, ctx.now + timedelta(days=400), anchor)
         if not found:
-            return "not within a year"
-        return found[0][1].astimezone(zone).strftime("%a %d %b %H:%M") + f" ({zone.key})"
+            return ctx.t("schedule.never")
+        return ctx.t("schedule.next", when=ctx.texts.when(found[0][1], zone), zone=zone.key)
+
+
+def _clock(ctx: Context, at: str) -> str:
+    """'09:30' as the member's language writes a time of day: '9:30 AM', '09.30'."""
+    return ctx.texts.time(time.fromisoformat(at))

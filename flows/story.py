@@ -6,18 +6,15 @@ from __future__ import annotations
 
 from bot.flow import Context, Done, Flow, Go, said
 from bot.records import Story, StoryWithdrawal
-from bot.types import CONSENT_LABELS, SECTOR_LABELS, Consent
+from bot.types import Consent, Sector
 from bot.ui import Question, Text
 
-from flows.common import choice, excerpt, long_text, multi, text, yes_no
+from flows.common import choice, excerpt, label, labels, long_text, multi, text, yes_no
 
 
 class AmbassadorStory(Flow):
     name = "story"
-    summary = "share an ambassador story"
     entries = {"story": "write"}
-    usages = {"story": "story [withdraw]"}
-    descriptions = {"story": "share an ambassador story (or withdraw one of yours)"}
 
     async def start(self, ctx: Context, command: str, args: str):
         if args.strip().lower() != "withdraw":
@@ -30,7 +27,7 @@ class AmbassadorStory(Flow):
         return [s for s in await ctx.read.stories(ctx.coalition.id, ctx.actor.member_id) if not s.withdrawn]
 
     async def ask_write(self, ctx: Context) -> Question:
-        principles = {str(p.number): f"#{p.number} {p.title}" for p in ctx.principles}
+        principles = {str(p.number): ctx.t("reflect.option", number=p.number, title=p.title) for p in ctx.principles}
         return Question(
             title=ctx.t("story.title"),
             intro=(Text(ctx.t("story.intro")),),
@@ -38,11 +35,11 @@ class AmbassadorStory(Flow):
                 text("title", ctx.t("story.name")),
                 long_text("body", ctx.t("story.body")),
                 multi("principles", ctx.t("story.principles"), principles),
-                multi("sectors", ctx.t("story.sectors"), SECTOR_LABELS),
-                choice("consent", ctx.t("story.consent"), CONSENT_LABELS),
-                yes_no("named", ctx.t("story.anonymous"), ctx.t("story.named"), ctx.t("story.anon")),
+                multi("sectors", ctx.t("story.sectors"), labels(ctx, "sector", Sector)),
+                choice("consent", ctx.t("story.consent"), labels(ctx, "consent", Consent)),
+                yes_no(ctx, "named", ctx.t("story.anonymous"), ctx.t("story.named"), ctx.t("story.anon")),
             ),
-            submit="Share",
+            submit=ctx.t("story.submit"),
         )
 
     async def on_write(self, ctx: Context, a: dict):
@@ -52,8 +49,8 @@ class AmbassadorStory(Flow):
             tuple(sorted(int(p) for p in a["principles"])), tuple(a["sectors"]), a["consent"], anonymous,
         )
         saved = ctx.t(
-            "story.saved", title=a["title"], consent=CONSENT_LABELS[a["consent"]],
-            anonymous=" (anonymous)" if anonymous else "",
+            "story.saved", title=a["title"], consent=label(ctx, "consent", a["consent"]),
+            anonymous=" " + ctx.t("story.anonymous_mark") if anonymous else "",
         )
         news: tuple = ()
         if a["consent"] != Consent.PRIVATE:  # "only me" is never shown to anyone else
@@ -62,9 +59,11 @@ class AmbassadorStory(Flow):
         return Done(records=(record,), say=said(saved), announce=news)
 
     async def ask_withdraw(self, ctx: Context) -> Question:
-        labels = {str(s.id): f"{excerpt(s.title, 60)} ({CONSENT_LABELS.get(s.consent, s.consent)})"
-                  for s in await self._withdrawable(ctx)}
-        return Question(title="Withdraw a story", fields=(choice("story", ctx.t("story.withdraw_pick"), labels),))
+        options = {str(s.id): ctx.t("story.withdraw_option", title=excerpt(s.title, 60),
+                                    consent=label(ctx, "consent", s.consent))
+                   for s in await self._withdrawable(ctx)}
+        return Question(title=ctx.t("story.withdraw_title"),
+                        fields=(choice("story", ctx.t("story.withdraw_pick"), options),))
 
     async def on_withdraw(self, ctx: Context, a: dict):
         story = next(s for s in await self._withdrawable(ctx) if str(s.id) == a["story"])
@@ -72,8 +71,9 @@ class AmbassadorStory(Flow):
         return Go("confirm")
 
     async def ask_confirm(self, ctx: Context) -> Question:
-        field = yes_no("sure", ctx.t("story.withdraw_confirm", title=ctx.data["title"]), "Withdraw it", "Keep it")
-        return Question(title="Withdraw a story", fields=(field,))
+        field = yes_no(ctx, "sure", ctx.t("story.withdraw_confirm", title=ctx.data["title"]),
+                       ctx.t("story.withdraw_yes"), ctx.t("story.withdraw_no"))
+        return Question(title=ctx.t("story.withdraw_title"), fields=(field,))
 
     async def on_confirm(self, ctx: Context, a: dict):
         title = ctx.data["title"]

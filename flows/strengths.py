@@ -11,7 +11,6 @@ from flows.common import long_text
 
 class Strengths(Flow):
     name = "strengths"
-    summary = "share when co-creation worked, and how to do more of it"
     entries = {"strengths": "experience"}
 
     async def ask_experience(self, ctx: Context) -> Question:

@@ -422,6 +422,17 @@ class MemberZone(Base):
     updated_at: Mapped[datetime]
 
 
+class MemberLanguage(Base):
+    """A member's language: the one they chose (`language da`), and what their platform
+    says (Slack profile locale, Teams client locale). Either may be empty."""
+
+    __tablename__ = "member_languages"
+    member_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    chosen: Mapped[str | None] = mapped_column(String(16))
+    locale: Mapped[str | None] = mapped_column(String(35))
+    updated_at: Mapped[datetime]
+
+
 class DeliveryWorker(Base):
     """Delivery workers' heartbeats, so they can share a rate budget."""
 

@@ -32,6 +32,7 @@ from bot.types import ConversationRef
 from storage import digest as digests
 from storage.db import aware, create_engine, dialect_insert
 from storage.models import (
+    MemberLanguage,
     Base,
     CheckInEffect,
     CheckInRow,
@@ -55,7 +56,7 @@ from storage.models import (
     StrengthRow,
 )
 from storage.outbox import SqlOutbox, enqueue
-from storage.schedules import SqlSchedules, close_round, round_info, round_key, round_query
+from storage.schedules import SqlSchedules, close_round, round_info, round_key, round_query, save_language
 
 # Records that map field-for-field onto a table (plus created_at).
 _PLAIN: dict[type, type[Base]] = {
@@ -287,6 +288,9 @@ class SqlUnit:
                 await self._db.execute(
                     delete(CoordinatorGrantRow).where(CoordinatorGrantRow.member_id == record.member_id))
                 return 0
+            case r.LanguageChoice():
+                await save_language(self._db, record.member_id, {"chosen": record.language}, now)
+                return 0
             case r.CheckInRound():
                 return await self._open_round(record, now)
             case r.RoundClosed():
@@ -340,6 +344,11 @@ class SqlUnit:
     async def granted_coordinators(self) -> frozenset[str]:
         rows = await self._db.execute(select(CoordinatorGrantRow.member_id))
         return frozenset(rows.scalars())
+
+    async def language_of(self, member_id: str) -> tuple[str | None, str | None]:
+        t = MemberLanguage
+        row = (await self._db.execute(select(t.chosen, t.locale).where(t.member_id == member_id))).one_or_none()
+        return (row.chosen, row.locale) if row else (None, None)
 
     async def _close_frame(self, frame: r.Frame, now: datetime) -> int:
         """Insert the frame and link everything of the open round to it."""

@@ -1,5 +1,5 @@
 """`bot.ports.Schedules`: what the scheduler keeps between runs (check-in rounds, how far
-each schedule is planned, members' time zones), and the round queries `SqlUnit` shares."""
+each schedule is planned, members' time zones and languages), and the round queries `SqlUnit` shares."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.ports import AnswerInfo, RoundInfo
 from storage.db import aware, dialect_insert
-from storage.models import CheckInRow, MemberZone, RoundRow, ScheduleMark
+from storage.models import CheckInRow, MemberLanguage, MemberZone, RoundRow, ScheduleMark
 
 
 def round_query() -> Select[Any]:
@@ -24,6 +24,17 @@ def round_query() -> Select[Any]:
 
 def round_info(row: Any) -> RoundInfo:
     return RoundInfo(**row._asdict())
+
+
+async def save_language(db: AsyncConnection, member_id: str, values: Mapping[str, Any], now: datetime) -> None:
+    """Set a member's chosen language or platform locale, leaving the other as it is."""
+    aware(now)
+    fresh = dict(values) | {"updated_at": now}
+    await db.execute(
+        dialect_insert(db, MemberLanguage)
+        .values(member_id=member_id, **fresh)
+        .on_conflict_do_update(index_elements=["member_id"], set_=fresh)
+    )
 
 
 def round_key(round_id: int) -> str:
@@ -124,6 +135,16 @@ class SqlSchedules:
                 .values(member_id=member_id, **fresh)
                 .on_conflict_do_update(index_elements=["member_id"], set_=fresh)
             )
+
+    async def save_locale(self, member_id: str, locale: str, now: datetime) -> None:
+        async with self._begin() as db:
+            await save_language(db, member_id, {"locale": locale}, now)
+
+    async def languages(self) -> dict[str, tuple[str | None, str | None]]:
+        t = MemberLanguage
+        async with self._begin() as db:
+            rows = await db.execute(select(t.member_id, t.chosen, t.locale))
+            return {member_id: (chosen, locale) for member_id, chosen, locale in rows}
 
     async def zones(self) -> dict[str, str]:
         async with self._begin() as db:

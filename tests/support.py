@@ -12,10 +12,30 @@ from pathlib import Path
 
 from adapters.console.render import render
 from bot.engine import Engine
+from bot.i18n import Languages
 from bot.types import Capabilities, ConversationRef, Interaction, Message
 from bot.ui import Reply
 
 _ids = itertools.count(1)
+
+
+def library() -> dict[str, str]:
+    """The whole English library, as the composition root builds it."""
+    from bot.cli import library as built
+
+    return built()
+
+
+def labels(group: str, code: str = "en") -> dict[str, str]:
+    """{value: label} of one group of option labels, e.g. labels("sector")."""
+    return dict(texts(code).group(f"labels.{group}"))
+
+
+def texts(code: str = "en"):
+    """One language's texts over the whole library (English source plus its catalog)."""
+    return Languages(library())[code]
+
+
 FORMS = Capabilities(can_open_forms=True, can_show_buttons=True, can_update_messages=True)
 
 

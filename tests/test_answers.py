@@ -1,6 +1,9 @@
 """How a typed, clicked or submitted answer becomes a field's value, or a polite refusal."""
 
 from __future__ import annotations
+from tests.support import texts
+
+EN = texts("en")
 
 import pytest
 from hypothesis import given
@@ -31,7 +34,7 @@ def field(kind: Kind = Kind.TEXT, required: bool = True, **kw) -> Field:
 
 def refused(f: Field, raw, limit: int = LIMIT) -> str:
     with pytest.raises(AnswerError) as caught:
-        parse(f, raw, limit)
+        parse(f, raw, limit, EN)
     return str(caught.value)
 
 
@@ -45,30 +48,30 @@ def unrecognised(text: str) -> str:
 
 @pytest.mark.parametrize("kind", [Kind.TEXT, Kind.LONG_TEXT])
 def test_text_is_trimmed(kind):
-    assert parse(field(kind), "  Harbour Bakery \t\n", LIMIT) == "Harbour Bakery"
-    assert parse(field(kind), "two  inner   spaces stay", LIMIT) == "two  inner   spaces stay"
+    assert parse(field(kind), "  Harbour Bakery \t\n", LIMIT, EN) == "Harbour Bakery"
+    assert parse(field(kind), "two  inner   spaces stay", LIMIT, EN) == "two  inner   spaces stay"
 
 
 @pytest.mark.parametrize("kind", [Kind.TEXT, Kind.LONG_TEXT])
 def test_text_length_limit_counts_the_trimmed_answer(kind):
-    assert parse(field(kind), "x" * LIMIT, LIMIT) == "x" * LIMIT
-    assert parse(field(kind), "   " + "x" * LIMIT + "   ", LIMIT) == "x" * LIMIT
+    assert parse(field(kind), "x" * LIMIT, LIMIT, EN) == "x" * LIMIT
+    assert parse(field(kind), "   " + "x" * LIMIT + "   ", LIMIT, EN) == "x" * LIMIT
     assert refused(field(kind), "x" * (LIMIT + 1)) == (
         "That is 201 characters; please keep it to 200 or fewer.")
 
 
 def test_a_fields_own_max_length_overrides_the_passed_limit():
     roomy = field(Kind.TEXT, max_length=300)
-    assert parse(roomy, "y" * 300, 60) == "y" * 300
+    assert parse(roomy, "y" * 300, 60, EN) == "y" * 300
     assert refused(roomy, "y" * 301, 60) == "That is 301 characters; please keep it to 300 or fewer."
     tight = field(Kind.LONG_TEXT, max_length=10)
-    assert parse(tight, "0123456789", LIMIT) == "0123456789"
+    assert parse(tight, "0123456789", LIMIT, EN) == "0123456789"
     assert refused(tight, "0123456789A") == "That is 11 characters; please keep it to 10 or fewer."
 
 
 @given(st.text(max_size=LIMIT).filter(lambda s: s.strip()))
 def test_any_non_blank_text_within_the_limit_round_trips_stripped(text):
-    assert parse(field(Kind.TEXT), text, LIMIT) == text.strip()
+    assert parse(field(Kind.TEXT), text, LIMIT, EN) == text.strip()
 
 
 # -- required and optional ---------------------------------------------------------------
@@ -86,11 +89,11 @@ def test_a_required_field_needs_an_answer(kind, raw):
 ])
 @pytest.mark.parametrize("raw", ["skip", "SKIP", " Skip ", "-", "", "  ", None])
 def test_an_optional_field_can_be_skipped(kind, nothing, raw):
-    assert parse(field(kind, required=False), raw, LIMIT) == nothing
+    assert parse(field(kind, required=False), raw, LIMIT, EN) == nothing
 
 
 def test_an_optional_multi_choice_form_with_nothing_ticked_is_empty():
-    assert parse(field(Kind.MULTI_CHOICE, required=False), [], LIMIT) == []
+    assert parse(field(Kind.MULTI_CHOICE, required=False), [], LIMIT, EN) == []
 
 
 def test_skip_does_not_skip_a_required_question():
@@ -100,7 +103,7 @@ def test_skip_does_not_skip_a_required_question():
 
 
 def test_an_optional_field_still_checks_a_real_answer():
-    assert parse(field(Kind.SCALE, required=False), "4", LIMIT) == 4
+    assert parse(field(Kind.SCALE, required=False), "4", LIMIT, EN) == 4
     assert refused(field(Kind.SCALE, required=False), "9") == BAD_SCALE
 
 
@@ -115,7 +118,7 @@ def test_an_optional_field_still_checks_a_real_answer():
     ("edu", "education"), ("Civ", "civil_society"), ("pub", "public"),  # unique start of a label
 ])
 def test_choice_accepts_number_value_label_or_unique_prefix(typed, value):
-    assert parse(field(Kind.CHOICE), typed, LIMIT) == value
+    assert parse(field(Kind.CHOICE), typed, LIMIT, EN) == value
 
 
 @pytest.mark.parametrize("typed", ["ci", "C"])  # Civil society / Citizen
@@ -159,16 +162,16 @@ def test_a_digit_like_symbol_is_refused_politely(kind, typed):
     (("citizen",), ["citizen"]),
 ])
 def test_multi_choice_reads_lists_in_every_shape(raw, values):
-    assert parse(field(Kind.MULTI_CHOICE), raw, LIMIT) == values
+    assert parse(field(Kind.MULTI_CHOICE), raw, LIMIT, EN) == values
 
 
 @pytest.mark.parametrize("raw", ["2, business, 2, Business", ["2", "business", "2"]])
 def test_multi_choice_collapses_duplicates(raw):
-    assert parse(field(Kind.MULTI_CHOICE), raw, LIMIT) == ["business"]
+    assert parse(field(Kind.MULTI_CHOICE), raw, LIMIT, EN) == ["business"]
 
 
 def test_multi_choice_keeps_first_mention_order_when_collapsing():
-    assert parse(field(Kind.MULTI_CHOICE), "5, 1, citizen, 2, public", LIMIT) == [
+    assert parse(field(Kind.MULTI_CHOICE), "5, 1, citizen, 2, public", LIMIT, EN) == [
         "citizen", "public", "business"]
 
 
@@ -189,7 +192,7 @@ def test_a_required_multi_choice_needs_at_least_one_pick(raw):
 
 @pytest.mark.parametrize("typed", ["1", "2", "3", "4", "5", " 5 "])
 def test_scale_accepts_whole_numbers_one_to_five(typed):
-    assert parse(field(Kind.SCALE), typed, LIMIT) == int(typed)
+    assert parse(field(Kind.SCALE), typed, LIMIT, EN) == int(typed)
 
 
 @pytest.mark.parametrize("typed", ["0", "6", "3.5", "three", "10", "-1", "1 2"])
@@ -202,11 +205,11 @@ def test_scale_refuses_anything_else(typed):
 
 @pytest.mark.parametrize("typed", ["2026-12-01", "01.12.2026", "01-12-2026", "01/12/2026", " 1.12.2026 "])
 def test_dates_in_the_accepted_formats(typed):
-    assert parse(field(Kind.DATE), typed, LIMIT) == "2026-12-01"
+    assert parse(field(Kind.DATE), typed, LIMIT, EN) == "2026-12-01"
 
 
 def test_a_slashed_date_is_read_day_first():
-    assert parse(field(Kind.DATE), "12/01/2026", LIMIT) == "2026-01-12"
+    assert parse(field(Kind.DATE), "12/01/2026", LIMIT, EN) == "2026-01-12"
 
 
 @pytest.mark.parametrize("typed", ["31.02.2026", "2026-02-30", "next tuesday", "2026-13-01", "1 December 2026",

@@ -88,7 +88,7 @@ def test_a_scripted_session_joins_shares_a_story_and_shows_status(tmp_path, sqli
     assert ("  1) Yes, let me map one\n  2) Not right now\n\n"
             "[to everyone in Harbour Youth]\nMo Member joined the table for Business (Harbour Bakery). Welcome!\n\n"
             "> 2\nWho is at the table in Harbour Youth\n  Business: 1\n") in out
-    assert "Still missing: Public sector, Civil society / association, Education / research, Citizen / user." in out
+    assert "Still missing: Public sector, Civil society / association, Education / research, and Citizen / user." in out
     assert "What is it called?" not in out  # declined to map a treasure
     assert "> story\nShare an ambassador story\n" in out
     assert "(3/6)\nWhich principles does it show? (one or more, e.g. 1,3)\n  1) #1 New pathways" in out
@@ -115,8 +115,8 @@ def test_end_of_input_keeps_the_place_and_the_next_run_carries_on(tmp_path, sqli
     assert ("Welcome back. We were in the middle of: register a small, timeboxed test action\n"
             "(5/9)\nWhich partners take part?\n\n> Harbour Bakery\n(6/9)\nStart date") in out
     assert "A short title" not in out and "What will you do?" not in out  # not asked again
-    assert "> skip\nExperiment Job café is registered, running 2026-03-10 to 2026-05-10." in out
-    assert "Your experiments\n- Job café: " in out and ", 2026-03-10 to 2026-05-10, 0 check-in(s)" in out
+    assert "> skip\nExperiment Job café is registered, running Mar 10, 2026 to May 10, 2026." in out
+    assert "Your experiments\n- Job café: " in out and ", Mar 10, 2026 to May 10, 2026, 0 check-in(s)" in out
 
     third = chat(tmp_path, sqlite_url, "lea")
     assert_clean_exit(third)
@@ -206,7 +206,15 @@ def test_prompts_prints_the_library_in_effect_as_yaml(tmp_path, sqlite_url):
     assert default.stdout.startswith("prompts:\n")
     printed = yaml.safe_load(default.stdout)
     assert printed["prompts"]["story"]["title"] == "Share an ambassador story"
-    assert printed == {"prompts": PROMPTS}  # every text, multi-line and {placeholders} included
+    for group, texts in PROMPTS.items():  # every text, multi-line and {placeholders} included
+        assert {k: printed["prompts"][group][k] for k in texts} == texts
+    assert printed["prompts"]["engine"]["cancelled"] == "Cancelled: {flow}. Your unfinished answers were not saved."
+
+    danish = cocreate(tmp_path, sqlite_url, "prompts", "--language", "da")
+    assert_clean_exit(danish)
+    texts = yaml.safe_load(danish.stdout)["prompts"]["da"]
+    assert texts["story"]["title"] == "Del en ambassadørhistorie"
+    assert texts.keys() == printed["prompts"].keys()
 
     reworded = tmp_path / "reworded.yaml"
     reworded.write_text(APP_YAML.read_text(encoding="utf-8")

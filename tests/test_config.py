@@ -98,7 +98,8 @@ def test_defaults_fill_what_the_file_leaves_out(tmp_path):
     assert Sector.OTHER not in first.wanted_sectors and len(first.wanted_sectors) == 5
     assert second.wanted_sectors == (Sector.PUBLIC, Sector.CITIZEN)
     assert first.channels == {} and first.members == () and first.digest_for_members is False
-    assert config.principles == () and config.prompts == {}
+    assert config.principles == () and config.rewordings == {}
+    assert config.movement.language == "en" and config.language_of(first.id) == "en"
 
 
 def test_blank_optional_keys_mean_the_default(tmp_path):
@@ -131,13 +132,51 @@ def test_prompt_overrides_merge_over_defaults(tmp_path):
     data = copy.deepcopy(MINIMAL) | {"prompts": {"story": {"title": "  What shall we call it?\n"}}}
     config = load_config(write(tmp_path, data), default_prompts=PROMPTS)
 
-    assert config.prompts == PROMPTS | {"story.title": "What shall we call it?"}
+    assert config.prompts.items() >= (PROMPTS | {"story.title": "What shall we call it?"}).items()
+    assert config.texts("da").t("story.title") != "What shall we call it?"  # only the movement's language
     assert PROMPTS["story.title"] == "Give your story a title"  # the caller's defaults untouched
+
+
+def test_prompt_overrides_per_language(tmp_path):
+    rewording = {"da": {"story": {"title": "Hvad skal den hedde?"}}, "en": {"story": {"title": "Name it"}}}
+    config = load_config(write(tmp_path, copy.deepcopy(MINIMAL) | {"prompts": rewording}), default_prompts=PROMPTS)
+    assert config.texts("da").t("story.title") == "Hvad skal den hedde?"
+    assert config.texts("en").t("story.title") == "Name it"
+
+
+def test_per_language_overrides_are_checked_like_the_others(tmp_path):
+    change = lambda d: d.update(prompts={"da": {"story": {"titel": "x", "body": "{who}"}}, "fr": {"story": {}}})  # noqa: E731
+    path, msg = broken(tmp_path, change, default_prompts=PROMPTS)
+    assert msg.splitlines() == [
+        f"{path}: prompts.da.story.titel: unknown prompt key; known keys for 'story': body, title",
+        f"{path}: prompts.da.story.body: unknown placeholder {{who}}; this prompt can use: none",
+        f"{path}: prompts.fr: 'fr' is not a supported language; use one of: en, da",
+    ]
+
+
+def test_an_unsupported_language_names_the_key_and_the_choices(tmp_path):
+    def change(d):
+        d["movement"]["language"] = "fr"
+        d["coalitions"][0]["language"] = "dk"
+    path, msg = broken(tmp_path, change)
+    assert msg.splitlines() == [
+        f"{path}: movement.language: 'fr' is not a supported language; use one of: en, da",
+        f"{path}: coalitions[0].language: 'dk' is not a supported language; use one of: en, da",
+    ]
+
+
+def test_a_coalition_language_wins_over_the_movements(tmp_path):
+    data = copy.deepcopy(MINIMAL)
+    data["movement"]["language"] = "da"
+    data["coalitions"][0]["language"] = "en"
+    config = load_config(write(tmp_path, data))
+    assert config.language_of(data["coalitions"][0]["id"]) == "en"
+    assert config.language_of(data["coalitions"][1]["id"]) == "da"
 
 
 def test_without_defaults_any_prompt_key_is_taken(tmp_path):
     data = copy.deepcopy(MINIMAL) | {"prompts": {"story": {"ask": {"title": "Title?"}}}}
-    assert load_config(write(tmp_path, data)).prompts == {"story.ask.title": "Title?"}
+    assert load_config(write(tmp_path, data)).rewordings == {"en": {"story.ask.title": "Title?"}}
 
 
 def test_unknown_prompt_key(tmp_path):
@@ -149,7 +188,8 @@ def test_unknown_prompt_flow_and_empty_text(tmp_path):
     change = lambda d: d.update(prompts={"storyy": {"title": "x"}, "story": {"body": " "}})  # noqa: E731
     path, msg = broken(tmp_path, change, default_prompts=PROMPTS)
     assert msg.splitlines() == [
-        f"{path}: prompts.storyy.title: unknown flow 'storyy'; known flows: join, story",
+        f"{path}: prompts.storyy.title: unknown flow 'storyy'; known flows: answers, commands, engine, flows, "
+        "format, help, join, labels, language, report, story, ui, …",
         f"{path}: prompts.story.body: expected non-empty text, got ' '",
     ]
 

@@ -151,11 +151,6 @@ def test_required_fields_do_not_mention_skip():
         assert "skip" not in render_ask(ask(index=index))
 
 
-def test_scale_without_labels_says_low_and_high():
-    one = Question("T", (Field("n", "How do citizens perceive it?", Kind.SCALE),))
-    assert render_ask(ask(one)) == "How do citizens perceive it? (1 = low … 5 = high)"
-
-
 def test_date_hint_suggests_the_initial_value_or_an_example():
     dated = Question("T", (Field("d", "Start date", Kind.DATE, initial="2026-03-02"),
                            Field("e", "End date", Kind.DATE)))

@@ -42,19 +42,16 @@ async def run_chat(engine, ref: ConversationRef, stdin: TextIO, stdout: TextIO, 
         for reply in replies:
             if reply.to_coalition:  # the terminal has no channel: show what the coalition would see
                 name = engine.config.coalition(reply.to_coalition).name
-                stdout.write(f"[to everyone in {name}]\n")
+                stdout.write(reply.word("console_coalition", coalition=name) + "\n")
             elif reply.detail:  # a thread elsewhere; here simply what follows
-                stdout.write("[details]\n")
+                stdout.write(reply.word("console_details") + "\n")
             stdout.write(render(reply, color=interactive) + "\n\n")
         stdout.flush()
 
     actor = engine.actor(ref)
     coalition = engine.config.coalition(actor.coalition_id)
-    stdout.write(
-        f"Cocreate · {engine.config.movement.name} · {coalition.name}\n"
-        f"You are {actor.name}. Type help to see what you can do, cancel to stop a flow"
-        f"{', Ctrl-D to leave' if interactive else ''}.\n\n"
-    )
+    banner = engine.texts(actor).t("ui.console_banner_tty" if interactive else "ui.console_banner", name=actor.name)
+    stdout.write(f"Cocreate · {engine.config.movement.name} · {coalition.name}\n{banner}\n\n")
     show(await engine.current(ref, CAPABILITIES))
     await deliver()
     while True:

@@ -14,7 +14,7 @@ _BOLD = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
 
 
 def render(reply: Reply, color: bool = False) -> str:
-    parts = [_block(block, color) for block in reply.blocks]
+    parts = [_block(block, color, reply) for block in reply.blocks]
     if reply.ask is not None:
         parts.append(render_ask(reply.ask, color))
     return "\n".join(p for p in parts if p)
@@ -25,7 +25,7 @@ def _style(text: str, color: bool) -> str:
     return _BOLD.sub(lambda m: f"\033[1m{m.group(1)}\033[0m" if color else m.group(1), text)
 
 
-def _block(block: Block, color: bool) -> str:
+def _block(block: Block, color: bool, reply: Reply | Ask) -> str:
     if isinstance(block, Text):
         return _style(block.text, color)
     if isinstance(block, Section):
@@ -36,7 +36,7 @@ def _block(block: Block, color: bool) -> str:
     if isinstance(block, Divider):
         return "-" * 40
     if isinstance(block, Buttons):
-        return "  ".join(f"[{b.label}: type '{b.command}']" for b in block.buttons)
+        return "  ".join(reply.word("console_button", label=b.label, command=b.command) for b in block.buttons)
     raise TypeError(f"cannot render {block!r}")
 
 
@@ -47,31 +47,31 @@ def render_ask(ask: Ask, color: bool = False) -> str:
     if index == 0 and not ask.errors:
         if len(question.fields) > 1 or question.intro:
             lines.append(_style(f"*{question.title}*", color))
-        lines.extend(_block(b, color) for b in question.intro)
+        lines.extend(_block(b, color, ask) for b in question.intro)
     field = question.fields[index]
     if len(question.fields) > 1:
         lines.append(f"({index + 1}/{len(question.fields)})")
     error = ask.errors.get(field.id)
     if error:
         lines.append(f"! {error}")
-    lines.append(_style(field.label, color) + _hint(field))
+    lines.append(_style(field.label, color) + _hint(field, ask))
     lines.extend(_options(field))
     return "\n".join(lines)
 
 
-def _hint(field: Field) -> str:
+def _hint(field: Field, ask: Ask) -> str:
     hints = []
     if field.kind is Kind.MULTI_CHOICE:
-        hints.append("one or more, e.g. 1,3")
-    elif field.kind is Kind.SCALE:
-        low, high = field.scale_labels or ("low", "high")
-        hints.append(f"1 = {low} … 5 = {high}")
+        hints.append(ask.word("many_hint"))
+    elif field.kind is Kind.SCALE and field.scale_labels:
+        low, high = field.scale_labels
+        hints.append(ask.word("scale_ends", low=low, high=high))
     elif field.kind is Kind.DATE:
-        hints.append(f"a date like {field.initial or '2026-12-01'}")
+        hints.append(ask.word("date_hint", example=field.initial or "2026-12-01"))
     if field.hint:
         hints.append(field.hint)
     if not field.required:
-        hints.append("optional: type skip")
+        hints.append(ask.word("optional_hint"))
     return f" ({'; '.join(hints)})" if hints else ""
 
 

@@ -21,14 +21,14 @@ class ConsoleSender:
         return member_id == self.member_id
 
     async def to_member(self, member_id: str, reply: Reply, tag: str) -> Delivered:
-        self.show(reply, "[a message from the bot]")
+        self.show(reply, reply.word("console_from_bot"))
         return Delivered(self.platform, f"console:{member_id}", tag)
 
     async def to_channel(self, coalition_id: str, reply: Reply, tag: str) -> Delivered | None:
         return None  # the terminal has no channels: summaries go to leaders instead
 
     async def update(self, where: Delivered, reply: Reply) -> None:
-        self.show(reply, "[updated]")  # a terminal cannot edit what it printed
+        self.show(reply, reply.word("console_updated"))  # a terminal cannot edit what it printed
 
     async def already_sent(self, member_id: str, tag: str, since) -> Delivered | None:
         return None

@@ -8,8 +8,10 @@ The few rcParams the SVG output depends on are set under a lock, since rcParams 
 
 Each function returns inline SVG markup (`<svg role="img" aria-labelledby=…><title>…`),
 or None when there is nothing to draw; the HTML then says "no data yet". The numbers of
-every chart are also shown in a table by the HTML template. Text stays text
-(`svg.fonttype: none`): small files, and the reader's fonts draw any script or emoji.
+every chart are also shown in a table by the HTML template. Titles, axis labels, legends
+and dates come from the report's `Texts` (library keys "report.chart.*", "report.axis.*").
+Text stays text (`svg.fonttype: none`): small files, and the reader's fonts draw any
+script or emoji.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import threading
 import warnings
 from datetime import date
 from html import escape
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 import matplotlib
 from matplotlib.figure import Figure
@@ -28,12 +30,15 @@ from matplotlib.figure import Figure
 from adapters.report import (
     SECTOR_ORDER,
     coalition_name,
-    day,
     principle_ref,
     sector_label,
+    short_day,
     sorted_sectors,
 )
 from bot.digest import Digest
+
+if TYPE_CHECKING:
+    from bot.i18n import Texts
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
@@ -55,17 +60,18 @@ _URL = re.compile(r"url\(#([^)]*)\)")
 # its own font and warns about glyphs (emoji) DejaVu Sans lacks. Harmless here, so ignored.
 _MISSING_GLYPH = r"Glyph \d+ .* missing from font"
 
+# Each chart's title (its SVG <title>), by chart name: library keys.
 TITLES = {
-    "trend": "Perceived impact per week, per experiment (average 1–5)",
-    "sectors": "Members at the table by sector, per coalition",
-    "principles": "Reflections and stories per principle",
+    "trend": "report.chart.trend",
+    "sectors": "report.chart.sectors",
+    "principles": "report.chart.principles",
 }
 
 
 TREND_LINES = 8  # more lines (and legend entries) than this is unreadable; the table has all
 
 
-def impact_trend(digest: Digest, names: Mapping[str, str]) -> str | None:
+def impact_trend(digest: Digest, names: Mapping[str, str], texts: Texts) -> str | None:
     ranked = sorted((e for e in digest.experiments if e.trend), key=lambda e: (-e.checkins, e.id))
     experiments = ranked[:TREND_LINES]
     if not experiments:
@@ -80,18 +86,18 @@ def impact_trend(digest: Digest, names: Mapping[str, str]) -> str | None:
                     marker="o", linewidth=2, color=PALETTE[n % len(PALETTE)], label=_short(e.title))
         ax.set_ylim(0.8, 5.2)
         ax.set_yticks([1, 2, 3, 4, 5])
-        ax.set_ylabel("Average perceived impact")
+        ax.set_ylabel(texts.t("report.axis.impact"))
         ax.set_xlim(-0.5, len(weeks) - 0.5)
         step = max(1, len(weeks) // 8)
-        ax.set_xticks(range(0, len(weeks), step), [_week(w) for w in weeks[::step]])
-        ax.set_xlabel("Week starting")
+        ax.set_xticks(range(0, len(weeks), step), [short_day(texts, w) for w in weeks[::step]])
+        ax.set_xlabel(texts.t("report.axis.week"))
         ax.grid(axis="y", color=GRID)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize=9)
 
-    return _svg("trend", draw, height=3.2)
+    return _svg("trend", texts, draw, height=3.2)
 
 
-def sector_balance(digest: Digest, names: Mapping[str, str]) -> str | None:
+def sector_balance(digest: Digest, names: Mapping[str, str], texts: Texts) -> str | None:
     coalitions = [m for m in digest.mobilisation if any(m.members_by_sector.values())]
     if not coalitions:
         return None
@@ -104,21 +110,21 @@ def sector_balance(digest: Digest, names: Mapping[str, str]) -> str | None:
         left = [0] * len(coalitions)
         for sector in sectors:
             counts = [m.members_by_sector.get(sector, 0) for m in coalitions]
-            ax.barh(rows, counts, left=left, color=_sector_colour(sector), label=sector_label(sector),
+            ax.barh(rows, counts, left=left, color=_sector_colour(sector), label=sector_label(texts, sector),
                     edgecolor="white", linewidth=0.5)
             left = [a + b for a, b in zip(left, counts)]
         ax.set_yticks(rows, labels)
         ax.invert_yaxis()  # first coalition on top, as in the table
-        ax.set_xlabel("Members")
+        ax.set_xlabel(texts.t("report.axis.members"))
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.grid(axis="x", color=GRID)
         ax.set_axisbelow(True)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize=9)
 
-    return _svg("sectors", draw, height=1.2 + 0.45 * len(coalitions))
+    return _svg("sectors", texts, draw, height=1.2 + 0.45 * len(coalitions))
 
 
-def principle_coverage(digest: Digest) -> str | None:
+def principle_coverage(digest: Digest, texts: Texts) -> str | None:
     principles = digest.principles
     if not principles or all(p.quiet for p in principles):
         return None
@@ -128,24 +134,24 @@ def principle_coverage(digest: Digest) -> str | None:
         xs = list(range(len(principles)))
         width = 0.4
         ax.bar([x - width / 2 for x in xs], [p.reflections for p in principles], width,
-               color=PALETTE[0], label="Reflections")
+               color=PALETTE[0], label=texts.t("report.reflections"))
         ax.bar([x + width / 2 for x in xs], [p.stories for p in principles], width,
-               color=PALETTE[1], label="Stories")
+               color=PALETTE[1], label=texts.t("report.stories"))
         ax.set_xticks(xs, [principle_ref(p.number) for p in principles])
-        ax.set_xlabel("Principle")
-        ax.set_ylabel("Count")
+        ax.set_xlabel(texts.t("report.axis.principle"))
+        ax.set_ylabel(texts.t("report.axis.count"))
         ax.yaxis.get_major_locator().set_params(integer=True)
         ax.grid(axis="y", color=GRID)
         ax.set_axisbelow(True)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize=9)
 
-    return _svg("principles", draw, height=3.0)
+    return _svg("principles", texts, draw, height=3.0)
 
 
 # -- SVG -------------------------------------------------------------------------------
 
 
-def _svg(name: str, draw, height: float) -> str:
+def _svg(name: str, texts: Texts, draw, height: float) -> str:
     params = {
         "svg.fonttype": "none",  # text as <text>, not paths
         "svg.hashsalt": f"cocreate-{name}",  # stable ids, distinct per chart on one page
@@ -167,10 +173,10 @@ def _svg(name: str, draw, height: float) -> str:
         fig = Figure(figsize=(WIDTH, height), layout="constrained")
         draw(fig)
         fig.savefig(out, format="svg", metadata={"Date": None})
-    return _inline(out.getvalue(), name)
+    return _inline(out.getvalue(), name, texts.t(TITLES[name]))
 
 
-def _inline(svg: str, name: str) -> str:
+def _inline(svg: str, name: str, title: str) -> str:
     """Ready to embed in HTML: no prologue or metadata, scalable, with an accessible title."""
     svg = _METADATA.sub("", _PROLOGUE.sub("", svg, count=1))
     title_id = f"chart-{name}-title"
@@ -178,7 +184,7 @@ def _inline(svg: str, name: str) -> str:
     assert match is not None, "matplotlib wrote no <svg> element"
     attributes = _SIZE.sub("", match.group(1))
     opening = (f'<svg{attributes} role="img" aria-labelledby="{title_id}" preserveAspectRatio="xMidYMid meet">'
-               f'<title id="{title_id}">{escape(TITLES[name])}</title>')
+               f'<title id="{title_id}">{escape(title)}</title>')
     svg = svg[: match.start()] + opening + _own_ids(svg[match.end():], f"chart-{name}-")
     # matplotlib's stylesheet starts with "*{…}", which inline would apply to the whole page.
     return svg.replace("<style type=\"text/css\">*{", f"<style type=\"text/css\">#chart-{name} *{{", 1)
@@ -205,7 +211,3 @@ def _own_ids(body: str, prefix: str) -> str:
 def _short(text: str, limit: int = LABEL) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def _week(value: date) -> str:
-    return day(value).rsplit(" ", 1)[0]  # "3 Mar"

@@ -3,8 +3,10 @@
 `render` returns {file name: CSV text} with FILES' names, each with its header row even
 when it has no rows. Every cell goes through `bot.export.safe_cell`, so a title such as
 `=HYPERLINK("x")` is shown as text, not run as a formula; lists become "; "-joined text.
-Codes come with their labels (`sectors`, `sector_labels`); numbers are plain (averages
-rounded to 2 decimals). `summary.csv` is one row per digest, so the summaries of several
+Codes come with their labels (`sectors`, `sector_labels`), the labels in the report's
+language; column names, codes, yes/no flags, ISO dates and plain numbers (averages rounded
+to 2 decimals, "." as the decimal point) stay the same in every language, so a sheet
+reads the same whoever exported it. `summary.csv` is one row per digest, so the summaries of several
 periods can be appended into one sheet. An anonymous story's author cell is empty.
 
 Files are UTF-8 without a byte-order mark, like `bot.export`'s CSV.
@@ -15,13 +17,14 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from adapters.report import (
     DECISION_ORDER,
     SECTOR_ORDER,
     audience_label,
     coalition_name,
+    consent_label,
     decision_label,
     members_total,
     sector_label,
@@ -32,7 +35,9 @@ from adapters.report import (
 )
 from bot.digest import Digest
 from bot.export import safe_cell
-from bot.types import CONSENT_LABELS
+
+if TYPE_CHECKING:
+    from bot.i18n import Texts
 
 DECISIONS = DECISION_ORDER  # one count column each; any other code goes to decisions_other
 
@@ -56,16 +61,16 @@ COLUMNS: Mapping[str, tuple[str, ...]] = {
 FILES = tuple(COLUMNS)
 
 
-def render(digest: Digest, coalition_names: Mapping[str, str], movement_name: str) -> dict[str, str]:
+def render(digest: Digest, coalition_names: Mapping[str, str], movement_name: str, texts: Texts) -> dict[str, str]:
     names = coalition_names
     tables = {
-        "stories.csv": (COLUMNS["stories.csv"], _stories(digest, names)),
+        "stories.csv": (COLUMNS["stories.csv"], _stories(digest, names, texts)),
         "principles.csv": (COLUMNS["principles.csv"], _principles(digest)),
-        "experiments.csv": (COLUMNS["experiments.csv"], _experiments(digest, names)),
+        "experiments.csv": (COLUMNS["experiments.csv"], _experiments(digest, names, texts)),
         "impact_trend.csv": (COLUMNS["impact_trend.csv"], _trend(digest)),
-        "mobilisation.csv": _mobilisation(digest, names),
+        "mobilisation.csv": _mobilisation(digest, names, texts),
         "strengths.csv": (COLUMNS["strengths.csv"], _strengths(digest, names)),
-        "summary.csv": (COLUMNS["summary.csv"], [_summary(digest, names, movement_name)]),
+        "summary.csv": (COLUMNS["summary.csv"], [_summary(digest, names, movement_name, texts)]),
     }
     return {name: table(columns, rows) for name, (columns, rows) in tables.items()}
 
@@ -98,7 +103,7 @@ def write_dir(directory: Path, files: Mapping[str, str]) -> list[Path]:
 # -- rows ------------------------------------------------------------------------------
 
 
-def _stories(digest: Digest, names: Mapping[str, str]) -> list[dict]:
+def _stories(digest: Digest, names: Mapping[str, str], texts: Texts) -> list[dict]:
     return [
         {
             "id": s.id,
@@ -108,11 +113,11 @@ def _stories(digest: Digest, names: Mapping[str, str]) -> list[dict]:
             "excerpt": s.excerpt,
             "principles": list(s.principles),
             "sectors": list(s.sectors),
-            "sector_labels": [sector_label(c) for c in s.sectors],
+            "sector_labels": [sector_label(texts, c) for c in s.sectors],
             "author": s.author,  # None -> empty cell
             "anonymous": _yes(s.author is None),
             "consent": s.consent,
-            "consent_label": CONSENT_LABELS.get(s.consent, s.consent),
+            "consent_label": consent_label(texts, s.consent),
             "created_at": s.created_at.isoformat(),
         }
         for s in digest.stories
@@ -127,7 +132,7 @@ def _principles(digest: Digest) -> list[dict]:
     ]
 
 
-def _experiments(digest: Digest, names: Mapping[str, str]) -> list[dict]:
+def _experiments(digest: Digest, names: Mapping[str, str], texts: Texts) -> list[dict]:
     rows = []
     for e in digest.experiments:
         rows.append({
@@ -138,7 +143,7 @@ def _experiments(digest: Digest, names: Mapping[str, str]) -> list[dict]:
             "starts_on": e.starts_on.isoformat(),
             "ends_on": e.ends_on.isoformat(),
             "status": e.status,
-            "status_label": status_label(e.status),
+            "status_label": status_label(texts, e.status),
             "checkins": e.checkins,
             "average_impact": _number(e.average_impact),
             "trend_direction": trend_direction(e.trend),
@@ -148,7 +153,7 @@ def _experiments(digest: Digest, names: Mapping[str, str]) -> list[dict]:
             "decisions_other": [f"{d}={e.decisions[d]}" for d in sorted_decisions(list(e.decisions))
                                 if d not in DECISIONS],
             "latest_decision": e.latest_decision,
-            "latest_decision_label": decision_label(e.latest_decision) if e.latest_decision else None,
+            "latest_decision_label": decision_label(texts, e.latest_decision) if e.latest_decision else None,
             "needs_decision": _yes(e.needs_decision),
         })
     return rows
@@ -163,7 +168,7 @@ def _trend(digest: Digest) -> list[dict]:
     ]
 
 
-def _mobilisation(digest: Digest, names: Mapping[str, str]) -> tuple[tuple[str, ...], list[dict]]:
+def _mobilisation(digest: Digest, names: Mapping[str, str], texts: Texts) -> tuple[tuple[str, ...], list[dict]]:
     """Every known sector gets a members column (so the header is stable), plus any other counted."""
     sectors = list(SECTOR_ORDER) + [s for s in sectors_present(digest.mobilisation) if s not in SECTOR_ORDER]
     columns = COLUMNS["mobilisation.csv"][:3] + tuple(f"members_{s}" for s in sectors) + COLUMNS["mobilisation.csv"][3:]
@@ -176,7 +181,7 @@ def _mobilisation(digest: Digest, names: Mapping[str, str]) -> tuple[tuple[str, 
             "new_members": m.new_members,
             "resources_mapped": m.resources_mapped,
             "missing_sectors": list(m.missing_sectors),
-            "missing_sector_labels": [sector_label(s) for s in m.missing_sectors],
+            "missing_sector_labels": [sector_label(texts, s) for s in m.missing_sectors],
         }
         for m in digest.mobilisation
     ]
@@ -191,12 +196,12 @@ def _strengths(digest: Digest, names: Mapping[str, str]) -> list[dict]:
     ]
 
 
-def _summary(digest: Digest, names: Mapping[str, str], movement: str) -> dict:
+def _summary(digest: Digest, names: Mapping[str, str], movement: str, texts: Texts) -> dict:
     scope, o, p = digest.scope, digest.outside_in, digest.participation
     return {
         "movement": movement,
         "audience": scope.audience.value,
-        "audience_label": audience_label(scope.audience),
+        "audience_label": audience_label(texts, scope.audience),
         "coalition_ids": list(scope.coalitions),
         "coalitions": [coalition_name(names, c) for c in scope.coalitions],
         "since": scope.since.isoformat(),

@@ -9,13 +9,16 @@ Every chart's numbers are also in a table, and each SVG has a <title> for screen
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 import jinja2
 from markupsafe import Markup
 
 import adapters.report as words
 from bot.digest import Digest
+
+if TYPE_CHECKING:
+    from bot.i18n import Texts
 
 _ENV: jinja2.Environment | None = None
 
@@ -36,27 +39,42 @@ def environment() -> jinja2.Environment:
     return _ENV
 
 
-def render(digest: Digest, coalition_names: Mapping[str, str], movement_name: str) -> str:
-    charts = {} if digest.nothing_new else _charts(digest, coalition_names)
+def render(digest: Digest, coalition_names: Mapping[str, str], movement_name: str, texts: Texts) -> str:
+    charts = {} if digest.nothing_new else _charts(digest, coalition_names, texts)
     return environment().get_template("digest.html").render(
         d=digest,
+        t=texts,
+        code=texts.code,
         names=coalition_names,
         movement=movement_name,
-        title=words.title(digest, coalition_names, movement_name),
-        audience=words.audience_line(digest, coalition_names, movement_name),
-        period=words.period(digest.scope.since, digest.scope.until),
+        title=words.title(texts, digest, coalition_names, movement_name),
+        audience=words.audience_line(texts, digest, coalition_names, movement_name),
+        period=words.period(texts, digest.scope.since, digest.scope.until),
         charts=charts,
         many=words.many_coalitions(digest),
         principle_titles=words.principle_titles(digest),
+        big_share=_big_share(texts, digest),
     )
 
 
-def _charts(digest: Digest, names: Mapping[str, str]) -> dict[str, Markup | None]:
+def _big_share(texts: Texts, digest: Digest) -> Markup | None:
+    """"<span class="big">40%</span> from citizens and users", wherever the language puts the number."""
+    share = digest.outside_in.share
+    if share is None:
+        return None
+    before, found, after = texts.t("report.outside_in_big", share="\0").partition("\0")
+    number = Markup('<span class="big">{}</span>').format(words.percent(texts, share))
+    if not found:  # a rewording without {share}
+        return Markup("{} {}").format(number, before)
+    return Markup("{}{}{}").format(before, number, after)
+
+
+def _charts(digest: Digest, names: Mapping[str, str], texts: Texts) -> dict[str, Markup | None]:
     from adapters.report import charts  # matplotlib: loaded only when a report is drawn
 
     drawn = {
-        "trend": charts.impact_trend(digest, names),
-        "sectors": charts.sector_balance(digest, names),
-        "principles": charts.principle_coverage(digest),
+        "trend": charts.impact_trend(digest, names, texts),
+        "sectors": charts.sector_balance(digest, names, texts),
+        "principles": charts.principle_coverage(digest, texts),
     }
     return {name: None if svg is None else Markup(svg) for name, svg in drawn.items()}

@@ -2,7 +2,8 @@
 
 The shape is documented in docs/digest-json.md and specified by docs/digest.schema.json
 (JSON Schema draft 2020-12). Dates are ISO 8601 ("2025-03-03"), times ISO 8601 with their
-UTC offset; every code travels with its label ({"code": "public", "label": "Public sector"}).
+UTC offset; every code travels with its label ({"code": "public", "label": "Public sector"}),
+the label in the report's language (keys and codes stay English: they are the contract).
 An anonymous story has "author": null and "anonymous": true: nothing else names its author.
 The digest's `marks` (which records an audience has been shown) are bookkeeping for the
 chat digest and are not exported.
@@ -15,10 +16,11 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from adapters.report import (
     audience_label,
+    consent_label,
     coalition_name,
     decision_label,
     members_total,
@@ -40,16 +42,18 @@ from bot.digest import (
     StoryItem,
     StrengthItem,
 )
-from bot.types import CONSENT_LABELS
+
+if TYPE_CHECKING:
+    from bot.i18n import Texts
 
 FORMAT = "cocreate.digest/1"
 
 
-def render(digest: Digest, coalition_names: Mapping[str, str], movement_name: str) -> str:
-    return json.dumps(to_data(digest, coalition_names, movement_name), ensure_ascii=False, indent=2) + "\n"
+def render(digest: Digest, coalition_names: Mapping[str, str], movement_name: str, texts: Texts) -> str:
+    return json.dumps(to_data(digest, coalition_names, movement_name, texts), ensure_ascii=False, indent=2) + "\n"
 
 
-def to_data(digest: Digest, names: Mapping[str, str], movement: str) -> dict[str, Any]:
+def to_data(digest: Digest, names: Mapping[str, str], movement: str, texts: Texts) -> dict[str, Any]:
     scope = digest.scope
     titles = {p.number: p.title for p in digest.principles}
 
@@ -57,12 +61,12 @@ def to_data(digest: Digest, names: Mapping[str, str], movement: str) -> dict[str
         return {"id": coalition_id, "name": coalition_name(names, coalition_id)}
 
     def sector(code: str) -> dict[str, str]:
-        return {"code": code, "label": sector_label(code)}
+        return {"code": code, "label": sector_label(texts, code)}
 
     return {
         "format": FORMAT,
         "movement": movement,
-        "audience": {"code": scope.audience.value, "label": audience_label(scope.audience)},
+        "audience": {"code": scope.audience.value, "label": audience_label(texts, scope.audience)},
         "coalitions": [coalition(c) for c in scope.coalitions],
         "period": {"since": _time(scope.since), "until": _time(scope.until)},
         "new_only": scope.new_only,
@@ -77,7 +81,7 @@ def to_data(digest: Digest, names: Mapping[str, str], movement: str) -> dict[str
                 "sectors": [sector(c) for c in s.sectors],
                 "author": s.author,
                 "anonymous": s.author is None,
-                "consent": {"code": s.consent, "label": CONSENT_LABELS.get(s.consent, s.consent)},
+                "consent": {"code": s.consent, "label": consent_label(texts, s.consent)},
                 "created_at": _time(s.created_at),
             }
             for s in digest.stories
@@ -94,7 +98,7 @@ def to_data(digest: Digest, names: Mapping[str, str], movement: str) -> dict[str
                 "title": e.title,
                 "starts_on": e.starts_on.isoformat(),
                 "ends_on": e.ends_on.isoformat(),
-                "status": {"code": e.status, "label": status_label(e.status)},
+                "status": {"code": e.status, "label": status_label(texts, e.status)},
                 "checkins": e.checkins,
                 "average_impact": e.average_impact,
                 "trend": [{"week": p.week.isoformat(), "average": p.average, "checkins": p.checkins}
@@ -102,10 +106,10 @@ def to_data(digest: Digest, names: Mapping[str, str], movement: str) -> dict[str
                 "trend_direction": trend_direction(e.trend),
                 "intended": list(e.intended),
                 "unintended": list(e.unintended),
-                "decisions": [{"code": d, "label": decision_label(d), "count": e.decisions[d]}
+                "decisions": [{"code": d, "label": decision_label(texts, d), "count": e.decisions[d]}
                               for d in sorted_decisions(list(e.decisions))],
                 "latest_decision": None if e.latest_decision is None else
-                {"code": e.latest_decision, "label": decision_label(e.latest_decision)},
+                {"code": e.latest_decision, "label": decision_label(texts, e.latest_decision)},
                 "needs_decision": e.needs_decision,
             }
             for e in digest.experiments

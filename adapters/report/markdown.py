@@ -8,35 +8,13 @@ literally: no bold, no link with a disguised target, no raw HTML, no heading or 
 from __future__ import annotations
 
 import re
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
-from adapters.report import (
-    NEEDS_DECISION,
-    NOTHING_NEW,
-    SECTIONS,
-    audience_line,
-    byline,
-    coalition_name,
-    decision_label,
-    decisions_text,
-    impact_text,
-    many_coalitions,
-    members_text,
-    members_total,
-    missing_invitation,
-    one_decimal,
-    outside_in_text,
-    period,
-    principle_ref,
-    prompts_text,
-    quiet_invitation,
-    sector_label,
-    status_label,
-    title,
-    trend_text,
-    day,
-)
+import adapters.report as w
 from bot.digest import Digest
+
+if TYPE_CHECKING:
+    from bot.i18n import Texts
 
 # Backslash-escapable anywhere in a line: emphasis, code, links, raw HTML, entities, tables,
 # strikethrough and ATX heading closers.
@@ -54,132 +32,159 @@ def escape(text: str) -> str:
     return _LEADING_NUMBER.sub(r"\1\\\2", text)
 
 
-def render(digest: Digest, coalition_names: Mapping[str, str], movement_name: str) -> str:
+# Whitespace but the no-break spaces Babel writes ("70\u00a0%" in Danish): those stay.
+_SPACES = re.compile(r"[^\S\u00a0\u2007\u202f]+")
+
+
+def _say(text: str) -> str:
+    """A library text (with any user text filled in) as literal Markdown on one line, like
+    `escape`, keeping the no-break spaces that hold a number to its unit."""
+    text = _INLINE.sub(r"\\\1", _SPACES.sub(" ", text).strip(" "))
+    text = _LEADING_MARK.sub(r"\\\1", text)
+    return _LEADING_NUMBER.sub(r"\1\\\2", text)
+
+
+def _inline(text: str) -> str:
+    """A library text that follows a label on its line ("- Trend: …"): like `_say`, but a
+    leading "17." (a Danish date) needs no escaping there."""
+    return _INLINE.sub(r"\\\1", _SPACES.sub(" ", text).strip(" "))
+
+
+def render(digest: Digest, coalition_names: Mapping[str, str], movement_name: str, texts: Texts) -> str:
     names = coalition_names
     lines = [
-        f"# {escape(title(digest, names, movement_name))}",
+        f"# {_say(w.title(texts, digest, names, movement_name))}",
         "",
-        f"{escape(audience_line(digest, names, movement_name))}  ",
-        f"Period: {period(digest.scope.since, digest.scope.until)}",
+        f"{_say(w.audience_line(texts, digest, names, movement_name))}  ",
+        _say(w.period_line(texts, digest)),
         "",
     ]
     if digest.nothing_new:
-        lines += [NOTHING_NEW, ""]
+        lines += [_say(texts.t("report.nothing_new")), ""]
         return "\n".join(lines)
-    for key, heading in SECTIONS:
-        lines += [f"## {heading}", ""]
-        lines += _SECTIONS[key](digest, names)
+    for key, heading in w.headings(texts):
+        lines += [f"## {_say(heading)}", ""]
+        lines += _SECTIONS[key](digest, names, texts)
         lines.append("")
     return "\n".join(lines)
 
 
-def _stories(digest: Digest, names: Mapping[str, str]) -> list[str]:
+def _stories(digest: Digest, names: Mapping[str, str], texts: Texts) -> list[str]:
     if not digest.stories:
-        what = "new stories" if digest.scope.new_only else "stories shared"
-        return [f"No {what} in this period yet: which experience is worth telling?"]
+        return [_say(w.no_stories(texts, digest))]
+    none = texts.t("report.none_named")
     out: list[str] = []
     for story in digest.stories:
         out += [f"### {escape(story.title)}", ""]
         if story.excerpt.strip():
             out += [f"> {escape(story.excerpt)}", ""]
-        principles = ", ".join(principle_ref(n) for n in story.principles)
+        principles = ", ".join(w.principle_ref(n) for n in story.principles) or _say(none)
+        sectors = ", ".join(_say(w.sector_label(texts, s)) for s in story.sectors) or _say(none)
         details = [
-            f"- Principles: {principles or 'none named'}",
-            f"- Sectors: {', '.join(escape(sector_label(s)) for s in story.sectors) or 'none named'}",
-            f"- {escape(byline(story.author))}, {day(story.created_at.date())}",
+            f"- {_label(texts, 'report.principles')}: {principles}",
+            f"- {_label(texts, 'report.sectors')}: {sectors}",
+            f"- {_say(w.shared_on(texts, story.author, story.created_at.date()))}",
         ]
-        if many_coalitions(digest):
-            details.insert(0, f"- Coalition: {escape(coalition_name(names, story.coalition_id))}")
+        if w.many_coalitions(digest):
+            coalition = escape(w.coalition_name(names, story.coalition_id))
+            details.insert(0, f"- {_label(texts, 'report.coalition')}: {coalition}")
         out += details + [""]
     return out[:-1]
 
 
-def _principles(digest: Digest, names: Mapping[str, str]) -> list[str]:
+def _principles(digest: Digest, names: Mapping[str, str], texts: Texts) -> list[str]:
     if not digest.principles:
-        return ["No principles to show."]
-    out = ["| Principle | Reflections | Stories |", "| --- | ---: | ---: |"]
-    out += [f"| {principle_ref(p.number)} {escape(p.title)} | {p.reflections} | {p.stories} |"
+        return [_say(texts.t("report.no_principles"))]
+    columns = (texts.t("report.principle"), texts.t("report.reflections"), texts.t("report.stories"))
+    out = ["| " + " | ".join(_say(c) for c in columns) + " |", "| --- | ---: | ---: |"]
+    out += [f"| {w.principle_ref(p.number)} {escape(p.title)} | {w.count(texts, p.reflections)} "
+            f"| {w.count(texts, p.stories)} |"
             for p in digest.principles]
     quiet = [p for p in digest.principles if p.quiet]
     if quiet:
         out.append("")
-        out += [f"- {escape(quiet_invitation(p))}" for p in quiet]
+        out += [f"- {_say(w.quiet_invitation(texts, p))}" for p in quiet]
     return out
 
 
-def _experiments(digest: Digest, names: Mapping[str, str]) -> list[str]:
+def _experiments(digest: Digest, names: Mapping[str, str], texts: Texts) -> list[str]:
     if not digest.experiments:
-        return ["No experiments yet: think big, start small. What could you try for a few weeks?"]
+        return [_say(texts.t("report.no_experiments"))]
     out: list[str] = []
     for e in digest.experiments:
         out += [f"### {escape(e.title)}", ""]
         if e.needs_decision:
-            out += [f"**{escape(NEEDS_DECISION)}**", ""]
-        if many_coalitions(digest):
-            out.append(f"- Coalition: {escape(coalition_name(names, e.coalition_id))}")
+            out += [f"**{_say(texts.t('report.needs_decision'))}**", ""]
+        if w.many_coalitions(digest):
+            out.append(f"- {_label(texts, 'report.coalition')}: {escape(w.coalition_name(names, e.coalition_id))}")
         out += [
-            f"- Status: {escape(status_label(e.status))}, {day(e.starts_on)} – {day(e.ends_on)}",
-            f"- Check-ins: {e.checkins}",
-            f"- Average perceived impact: {impact_text(e)}",
-            f"- Trend: {trend_text(e)}",
+            f"- {_label(texts, 'report.status')}: {_inline(w.dates_text(texts, e))}",
+            f"- {_label(texts, 'report.checkins')}: {w.count(texts, e.checkins)}",
+            f"- {_label(texts, 'report.average_impact')}: {_inline(w.impact_text(texts, e))}",
+            f"- {_label(texts, 'report.trend')}: {_inline(w.trend_text(texts, e))}",
         ]
         if e.trend:
-            weeks = ", ".join(f"{day(p.week)}: {one_decimal(p.average)} ({p.checkins})" for p in e.trend)
-            out.append(f"- Weekly averages (check-ins): {weeks}")
-        out += _quotes("Intended effects", e.intended)
-        out += _quotes("Unintended effects", e.unintended)
-        latest = f"; latest: {decision_label(e.latest_decision)}" if e.latest_decision else ""
-        out += [f"- Decisions: {escape(decisions_text(e))}{escape(latest)}", ""]
+            weeks = "; ".join(w.week_point(texts, p) for p in e.trend)
+            out.append(f"- {_label(texts, 'report.weekly')}: {_inline(weeks)}")
+        out += _quotes(texts, texts.t("report.intended"), e.intended)
+        out += _quotes(texts, texts.t("report.unintended"), e.unintended)
+        latest = w.latest_text(texts, e)
+        decisions = w.decisions_text(texts, e) + (f"; {latest}" if latest else "")
+        out += [f"- {_label(texts, 'report.decisions')}: {_inline(decisions)}", ""]
     return out[:-1]
 
 
-def _quotes(label: str, quotes: tuple[str, ...]) -> list[str]:
+def _label(texts: Texts, key: str) -> str:
+    return _say(texts.t(key))
+
+
+def _quotes(texts: Texts, label: str, quotes: tuple[str, ...]) -> list[str]:
     if not quotes:
         return []
-    return [f"- {label}:"] + [f"  - “{escape(q)}”" for q in quotes]
+    return [f"- {_say(label)}:"] + [f"  - {texts.t('report.quote', quote=escape(q))}" for q in quotes]
 
 
-def _mobilisation(digest: Digest, names: Mapping[str, str]) -> list[str]:
+def _mobilisation(digest: Digest, names: Mapping[str, str], texts: Texts) -> list[str]:
     if not digest.mobilisation:
-        return ["No coalitions to show."]
+        return [_say(texts.t("report.no_coalitions"))]
     out: list[str] = []
     for m in digest.mobilisation:
         out += [
-            f"### {escape(coalition_name(names, m.coalition_id))}",
+            f"### {escape(w.coalition_name(names, m.coalition_id))}",
             "",
-            f"- At the table: {members_total(m)} ({escape(members_text(m))})",
-            f"- New members in this period: {m.new_members}",
-            f"- Hidden treasures mapped in this period: {m.resources_mapped}",
+            f"- {_label(texts, 'report.at_table')}: {_inline(w.at_table_text(texts, m))}",
+            f"- {_label(texts, 'report.new_members')}: {w.count(texts, m.new_members)}",
+            f"- {_label(texts, 'report.treasures')}: {w.count(texts, m.resources_mapped)}",
         ]
-        out += [f"- {escape(missing_invitation(s))}" for s in m.missing_sectors]
+        out += [f"- {_say(w.missing_invitation(texts, s))}" for s in m.missing_sectors]
         out.append("")
     return out[:-1]
 
 
-def _outside_in(digest: Digest, names: Mapping[str, str]) -> list[str]:
-    return [escape(outside_in_text(digest))]
+def _outside_in(digest: Digest, names: Mapping[str, str], texts: Texts) -> list[str]:
+    return [_say(w.outside_in_text(texts, digest))]
 
 
-def _strengths(digest: Digest, names: Mapping[str, str]) -> list[str]:
+def _strengths(digest: Digest, names: Mapping[str, str], texts: Texts) -> list[str]:
     if not digest.strengths:
-        return ["No strengths recorded in this period yet: when did co-creation go well, and why?"]
+        return [_say(texts.t("report.no_strengths"))]
     out: list[str] = []
     for s in digest.strengths:
-        where = f" ({escape(coalition_name(names, s.coalition_id))})" if many_coalitions(digest) else ""
+        where = f" ({escape(w.coalition_name(names, s.coalition_id))})" if w.many_coalitions(digest) else ""
         out.append(f"- **{escape(s.success)}**{where}")
         if s.why.strip():
-            out.append(f"  - Why it worked: {escape(s.why)}")
+            out.append(f"  - {_label(texts, 'report.why')}: {escape(s.why)}")
         if s.enlarge.strip():
-            out.append(f"  - How to enlarge it: {escape(s.enlarge)}")
+            out.append(f"  - {_label(texts, 'report.enlarge')}: {escape(s.enlarge)}")
     return out
 
 
-def _participation(digest: Digest, names: Mapping[str, str]) -> list[str]:
+def _participation(digest: Digest, names: Mapping[str, str], texts: Texts) -> list[str]:
     p = digest.participation
     return [
-        f"- Answers recorded: {p.answers}",
-        f"- Active members: {p.active_members}",
-        f"- Prompts: {prompts_text(digest)}",
+        f"- {_label(texts, 'report.answers')}: {w.count(texts, p.answers)}",
+        f"- {_label(texts, 'report.active_members')}: {w.count(texts, p.active_members)}",
+        f"- {_label(texts, 'report.prompts')}: {_inline(w.prompts_text(texts, digest))}",
     ]
 
 

@@ -44,7 +44,7 @@ from adapters.slack.events import Origin
 from adapters.slack.settings import SlackSettings, SlackSettingsError
 from bot.engine import Engine
 from bot.types import ActionRef, Capabilities, ConversationRef, Event
-from bot.ui import Ask, Kind, Reply
+from bot.ui import Ask, Kind, Reply, Text
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,7 @@ class SlackBot:
         self._referenced: dict[tuple[str, str], float] = {}
         self._profiled: dict[str, float] = {}
         self._zones: dict[str, str] = {}
+        self._locales: dict[str, str] = {}
         self.verifier = SignatureVerifier(settings.signing_secret) if settings.signing_secret else None
         client = AsyncWebClient(
             token=settings.bot_token if settings.mode != "oauth" else None,
@@ -222,7 +223,7 @@ class SlackBot:
         async def work() -> None:
             [reply] = await self.engine.current(ref, CAPABILITIES) or [None]
             if reply is None or reply.ask.action != ActionRef.decode(action.get("value", "::0")):
-                note = Reply.text("That question has moved on. Type `/cocreate status` to see where you are.")
+                note = self.engine.say(ref, "ui.moved_on")
                 await self._say(client, note, replace(origin, replace=False))
                 return
             view = render.modal(reply.ask, origin.meta)
@@ -238,7 +239,7 @@ class SlackBot:
         except asyncio.TimeoutError:
             # Too slow to answer inside the ack: close the modal and tell the member.
             await ack()
-            await self._say(client, Reply.text("That took too long to save. Please try again."), origin)
+            await self._say(client, self.engine.say(interaction.ref, "ui.too_slow"), origin)
             return
         asks = [r for r in replies if r.ask]
         if asks and asks[-1].ask.errors and asks[-1].ask.action == interaction.action:
@@ -269,7 +270,7 @@ class SlackBot:
 
         async def work() -> None:
             reply = await self.engine.overview(ref, CAPABILITIES)
-            await self._call(client.views_publish, user_id=event["user"], view=render.home(reply.blocks, reply.ask))
+            await self._call(client.views_publish, user_id=event["user"], view=render.home(reply))
 
         await self._spawn(work())
 
@@ -300,14 +301,14 @@ class SlackBot:
             replies = await self.engine.handle(event, CAPABILITIES)
         except Exception:
             log.exception("slack: handling %s failed", event.event_id)
-            replies = [Reply.text("Something went wrong on our side; nothing was saved. Please try again.")]
+            replies = [self.engine.say(event.ref, "ui.error")]
         await self._deliver(client, replies, origin)
         await self._learn(client, event.ref)
 
     # -- what the outbox needs later -----------------------------------------------------
 
     async def _learn(self, client: AsyncWebClient, ref: ConversationRef) -> None:
-        """After answering a member: save their reference (hourly) and time zone (daily)."""
+        """After answering a member: save their reference (hourly), time zone and locale (daily)."""
         member = self.engine.config.member_for(events.PLATFORM, ref.user)
         member_id = member.id if member else f"{events.PLATFORM}:{ref.user}"
         now = time.monotonic()
@@ -317,7 +318,7 @@ class SlackBot:
         # Only members of app.yaml get messages from the outbox, so only their zones matter.
         if member is not None and now - self._profiled.get(member_id, -PROFILE_EVERY) >= PROFILE_EVERY:
             self._profiled[member_id] = now  # before the call: one look-up a day, even if it fails
-            await self._save_zone(client, ref.user, member_id)
+            await self._save_profile(client, ref.user, member_id)
 
     async def _save_reference(self, ref: ConversationRef, member_id: str) -> None:
         """Where the member writes from: in OAuth mode, the outbox finds their workspace by it."""
@@ -326,9 +327,9 @@ class SlackBot:
         except Exception:
             log.exception("slack: could not save the address of %s", member_id)
 
-    async def _save_zone(self, client: AsyncWebClient, user: str, member_id: str) -> None:
+    async def _save_profile(self, client: AsyncWebClient, user: str, member_id: str) -> None:
         try:
-            profile = (await client.users_info(user=user)).data.get("user") or {}
+            profile = (await client.users_info(user=user, include_locale=True)).data.get("user") or {}
         except SlackApiError as error:
             code = error.response.get("error", "unknown_error")
             hint = " (reinstall the app to grant users:read)" if code == "missing_scope" else ""
@@ -337,6 +338,13 @@ class SlackBot:
         except Exception as error:
             log.warning("slack: users.info for %s failed: %r", user, error)
             return
+        locale = profile.get("locale")
+        if isinstance(locale, str) and 0 < len(locale) <= 35 and self._locales.get(member_id) != locale:
+            try:  # the language of their Slack client, e.g. "da-DK"
+                await self.engine.store.save_locale(member_id, locale, datetime.now(timezone.utc))
+                self._locales[member_id] = locale
+            except Exception:
+                log.exception("slack: could not save the locale of %s", member_id)
         zone = _zone(profile.get("tz"))
         if zone is None or self._zones.get(member_id) == zone:
             return
@@ -370,7 +378,8 @@ class SlackBot:
         """A message with its detail in a thread. Ephemeral answers have no threads, so this
         goes to the member's DM with the app, with a pointer where they asked."""
         if origin.response_url:
-            await self._say(client, Reply.text("Sent to our direct messages, with the details in a thread."), origin)
+            note = Reply(blocks=(Text(replies[0].word("sent_to_dm")),), chrome=replies[0].chrome)
+            await self._say(client, note, origin)
         parent = None
         for reply in replies:
             if reply.to_coalition:

@@ -1,5 +1,9 @@
 """The Slack app manifest for "Create an app -> From a manifest", built from what the code
 actually uses: one slash command, its subcommands as the usage hint, the scopes and events.
+
+Slack manifests have no localization: an app has one description, so the manifest is printed
+in one language, chosen with `language`. The texts are store listings, not chat, so they live
+here in `TEXTS`, one dict per language.
 """
 
 from __future__ import annotations
@@ -8,17 +12,44 @@ import yaml
 
 from adapters.slack.settings import BOT_EVENTS, BOT_SCOPES
 
+LANGUAGES = ("en", "da")  # the first is the default
+
 SUBCOMMANDS = ("help | join | map | strengths | frame | experiment | checkin | impact | story | reflect"
-               " | status | digest | schedule | coordinator | cancel")
+               " | status | digest | schedule | coordinator | language | cancel")
+
+# The command words in Danish (what the Danish `help` shows; the English words work too).
+DANISH_WORDS = {
+    "help": "hjælp", "join": "deltag", "map": "kortlæg", "strengths": "styrker", "frame": "ramme",
+    "experiment": "eksperiment", "checkin": "indtjek", "impact": "effekt", "story": "historie",
+    "reflect": "refleksion", "status": "status", "digest": "overblik", "schedule": "tidsplan",
+    "coordinator": "koordinator", "language": "sprog", "cancel": "afbryd",
+}
+
+# Limits: description 140 characters, slash command description 2000, usage hint 1000.
+TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "description": "Co-creation prompts, impact check-ins and ambassador stories for coalitions",
+        "command": "Co-create with your coalition",
+        "usage_hint": SUBCOMMANDS,
+    },
+    "da": {
+        "description": "Spørgsmål til samskabelse, effekt-indtjek og ambassadørhistorier for koalitioner",
+        "command": "Samskab med din koalition",
+        "usage_hint": " | ".join(DANISH_WORDS[word] for word in SUBCOMMANDS.split(" | ")),
+    },
+}
 
 
 def manifest(url: str, socket_mode: bool = False, oauth: bool = False, token_rotation: bool = False,
-             name: str = "Cocreate") -> str:
+             name: str = "Cocreate", language: str = LANGUAGES[0]) -> str:
+    if language not in TEXTS:
+        raise ValueError(f"the Slack manifest's language must be one of {', '.join(LANGUAGES)}, not {language!r}")
+    texts = TEXTS[language]
     events_url = url.rstrip("/") + "/slack/events"
     command = {
         "command": "/cocreate",
-        "description": "Co-create with your coalition",
-        "usage_hint": SUBCOMMANDS,
+        "description": texts["command"],
+        "usage_hint": texts["usage_hint"],
         "should_escape": False,
     }
     settings: dict = {
@@ -39,7 +70,7 @@ def manifest(url: str, socket_mode: bool = False, oauth: bool = False, token_rot
         "_metadata": {"major_version": 1, "minor_version": 1},
         "display_information": {
             "name": name,
-            "description": "Co-creation prompts, impact check-ins and ambassador stories for coalitions",
+            "description": texts["description"],
             "background_color": "#2f5d50",
         },
         "features": {

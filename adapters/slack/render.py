@@ -50,8 +50,6 @@ INLINE_BUTTONS = 5  # more choices than this become a select menu in a message
 RADIO_OPTIONS = 10  # Slack's maximum for radio_buttons and checkboxes
 CALLBACK_ID = "cocreate_form"
 ELLIPSIS = "…"
-MORE = "… {n} more not shown. Use `/cocreate status` or an export for the rest."
-EMPTY_HOME = "Nothing to show yet."
 
 
 # -- public API ------------------------------------------------------------------------
@@ -62,16 +60,16 @@ def message(reply: Reply) -> dict:
     if reply.ask is not None:
         head += render_blocks(reply.ask.question.intro)
         tail = _question(reply.ask)
-    return {"text": _fallback(reply), "blocks": _fit(head, tail, MESSAGE_BLOCKS)}
+    return {"text": _fallback(reply), "blocks": _fit(head, tail, MESSAGE_BLOCKS, reply)}
 
 
-def home(blocks: Sequence[Block], ask: Ask | None = None) -> dict:
-    head, tail = render_blocks(blocks), []
-    if ask is not None:
-        head += render_blocks(ask.question.intro)
-        tail = _question(ask)
+def home(reply: Reply) -> dict:
+    head, tail = render_blocks(reply.blocks), []
+    if reply.ask is not None:
+        head += render_blocks(reply.ask.question.intro)
+        tail = _question(reply.ask)
     # A view needs at least one block.
-    return {"type": "home", "blocks": _fit(head, tail, VIEW_BLOCKS) or [_context(EMPTY_HOME)]}
+    return {"type": "home", "blocks": _fit(head, tail, VIEW_BLOCKS, reply) or [_context(reply.word("empty_home"))]}
 
 
 def modal(ask: Ask, metadata: Mapping[str, Any]) -> dict:
@@ -81,14 +79,14 @@ def modal(ask: Ask, metadata: Mapping[str, Any]) -> dict:
     without its extra keys (e.g. look the conversation up again from the submitting user).
     """
     question = ask.question
-    inputs = [_input(field) for field in question.fields]
+    inputs = [_input(field, ask) for field in question.fields]
     intro = render_blocks(question.intro)[: max(0, VIEW_BLOCKS - len(inputs))]  # inputs come first
     return {
         "type": "modal",
         "callback_id": CALLBACK_ID,
-        "title": _plain(question.title or "Cocreate", VIEW_TEXT),
-        "submit": _plain(question.submit or "Submit", VIEW_TEXT),
-        "close": _plain("Cancel", VIEW_TEXT),
+        "title": _plain(question.title or ask.word("title"), VIEW_TEXT),
+        "submit": _plain(question.submit or ask.word("submit"), VIEW_TEXT),
+        "close": _plain(ask.word("cancel"), VIEW_TEXT),
         "private_metadata": _metadata(ask.action, metadata),
         "blocks": (intro + inputs)[:VIEW_BLOCKS],
     }
@@ -188,9 +186,9 @@ def _question(ask: Ask) -> list[dict]:
         return [_section(_cut(escape(field.label or question.title), SECTION_TEXT)), *_errors(ask), *inline]
     text = f"*{escape(question.title)}*" + (f"\n{escape(field.label)}" if field else "")
     out = [_section(_cut(text, SECTION_TEXT)), *_errors(ask)]
-    out += _actions([_button("Answer", "open_form", ask.action.encode(), primary=True)])
+    out += _actions([_button(ask.word("answer"), "open_form", ask.action.encode(), primary=True)])
     if field and field.kind in (Kind.TEXT, Kind.LONG_TEXT):
-        out.append(_context("Or reply here in this chat."))
+        out.append(_context(ask.word("reply_here")))
     return out
 
 
@@ -205,14 +203,14 @@ def _inline_answers(ask: Ask, field: Field) -> list[dict] | None:
         return None
     if select:
         options = [_option(label, value) for (_, label), value in zip(choices, values)][:SELECT_OPTIONS]
-        menu = {"type": "static_select", "action_id": "answer_select", "placeholder": _plain("Choose…", 150),
+        menu = {"type": "static_select", "action_id": "answer_select", "placeholder": _plain(ask.word("choose"), 150),
                 "options": options}
         return [{"type": "actions", "elements": [menu]}]
     buttons = [_button(label, f"answer_{i}", v) for i, ((_, label), v) in enumerate(zip(choices, values))]
     out = _actions(buttons)
     if scale and field.scale_labels:
         low, high = field.scale_labels
-        out.append(_context(f"1 = {low} … 5 = {high}"))
+        out.append(_context(ask.word("scale_ends", low=low, high=high)))
     return out
 
 
@@ -230,20 +228,20 @@ def _errors(ask: Ask) -> list[dict]:
 # -- modal inputs ----------------------------------------------------------------------
 
 
-def _input(field: Field) -> dict:
+def _input(field: Field, ask: Ask) -> dict:
     block = {
         "type": "input",
         "block_id": _id(field.id),
         "label": _plain(field.label or field.id, LABEL),
         "optional": not field.required,
-        "element": _element(field),
+        "element": _element(field, ask),
     }
     if field.hint:
         block["hint"] = _plain(field.hint, LABEL)
     return block
 
 
-def _element(field: Field) -> dict:
+def _element(field: Field, ask: Ask) -> dict:
     element: dict[str, Any] = {"action_id": _id(field.id)}
     kind, initial = field.kind, field.initial
     if kind in (Kind.TEXT, Kind.LONG_TEXT):
@@ -263,7 +261,7 @@ def _element(field: Field) -> dict:
         options = _field_options(field)
         element["type"] = "radio_buttons" if len(options) <= RADIO_OPTIONS else "static_select"
         if element["type"] == "static_select":
-            element["placeholder"] = _plain("Choose…", 150)
+            element["placeholder"] = _plain(ask.word("choose"), 150)
         element["options"] = options[:SELECT_OPTIONS]
         chosen = [o for o in element["options"] if o["value"] == initial]
         if chosen:
@@ -272,7 +270,7 @@ def _element(field: Field) -> dict:
         options = _field_options(field)
         element["type"] = "checkboxes" if len(options) <= RADIO_OPTIONS else "multi_static_select"
         if element["type"] == "multi_static_select":
-            element["placeholder"] = _plain("Choose…", 150)
+            element["placeholder"] = _plain(ask.word("choose"), 150)
         element["options"] = options[:SELECT_OPTIONS]
         wanted = {v.strip() for v in (initial or "").split(",")}  # initial: comma-separated values
         chosen = [o for o in element["options"] if o["value"] in wanted]
@@ -395,13 +393,13 @@ def _cut(text: str, limit: int) -> str:
     return text[: _hard_break(text, limit - 1)].rstrip() + ELLIPSIS
 
 
-def _fit(head: list[dict], tail: list[dict], limit: int) -> list[dict]:
+def _fit(head: list[dict], tail: list[dict], limit: int, reply: Reply) -> list[dict]:
     """At most `limit` blocks. The question (`tail`) stays whole so it can still be answered;
     surplus display blocks give way to a pointer saying how many were left out."""
     if len(head) + len(tail) <= limit:
         return head + tail
     keep = max(0, limit - 1 - len(tail))
-    return (head[:keep] + [_context(MORE.format(n=len(head) - keep))] + tail)[:limit]
+    return (head[:keep] + [_context(reply.word("more_not_shown_slack", n=len(head) - keep))] + tail)[:limit]
 
 
 def _fallback(reply: Reply) -> str:

@@ -73,6 +73,7 @@ class TeamsBot:
         self.adapter.on_turn_error = self._on_turn_error
         self.limiter = Limiter(CONVERSATION_LIMITS)
         self._zones: dict[str, str] = {}  # member id -> the time zone this process last saved
+        self._locales: dict[str, str] = {}  # member id -> the locale this process last saved
         if not settings.authenticated:
             log.warning("Teams: authentication is OFF (TEAMS_LOCAL_TESTING): only for a machine nobody else can reach")
 
@@ -113,6 +114,7 @@ class TeamsBot:
         if activity.type == ActivityTypes.message:
             await self._on_message(turn, ref)
             await self._learn_zone(activity, ref)
+            await self._learn_locale(ref)
         elif activity.type in (ActivityTypes.conversation_update, ActivityTypes.installation_update):
             await self._on_install(turn, ref)
 
@@ -134,6 +136,19 @@ class TeamsBot:
             return
         self._zones[member.id] = zone
 
+    async def _learn_locale(self, ref: ConversationRef) -> None:
+        """Keep the language of a member's Teams client, for what the bot sends them later."""
+        locale = ref.extra.get("locale")
+        member = self.engine.actor(ref).member_id
+        if not locale or self._locales.get(member) == locale:
+            return
+        try:
+            await self.engine.store.save_locale(member, locale, _now())
+        except Exception:
+            log.exception("teams: could not save the locale of %s", member)
+            return
+        self._locales[member] = locale
+
     async def _on_install(self, turn: TurnContext, ref: ConversationRef) -> None:
         activity = turn.activity
         bot = activity.recipient.id if activity.recipient else None
@@ -146,8 +161,7 @@ class TeamsBot:
             await self._remember(roster)
         bot_added = any(m.id == bot for m in activity.members_added or []) or activity.action == "add"
         if bot_added and ref.extra.get("kind") == "personal":
-            await self._send_in_turn(turn, Reply.text(
-                "Hello! I help our coalition co-create. Type *help* to see what you can do."))
+            await self._send_in_turn(turn, self.engine.say(ref, "ui.hello"))
 
     async def _on_message(self, turn: TurnContext, ref: ConversationRef) -> None:
         activity = turn.activity
@@ -362,8 +376,8 @@ class TeamsBot:
             for leader in coalition.leaders:
                 ref = await self.engine.store.reference_for(events.PLATFORM, leader, "personal")
                 if ref and leader != member_id:
-                    note = Reply.text(f"I could not reach {name} in Teams ({reason}). "
-                                      "They may need to install the app or unblock it.")
+                    texts = self.engine.config.texts(self.engine.config.language_of(coalition.id))
+                    note = Reply.text(texts.t("ui.unreachable_teams", name=name, reason=reason))
                     try:
                         await self.send(ref, [note], leader, report=False)  # no report chains
                     except Exception as error:
@@ -374,7 +388,8 @@ class TeamsBot:
         if turn.activity.type != ActivityTypes.message:
             return  # a proactive turn: nobody is waiting for an answer
         try:
-            await turn.send_activity("Something went wrong on our side; nothing was saved. Please try again.")
+            note = self.engine.say(events.reference(turn.activity), "ui.error")
+            await turn.send_activity(note.blocks[0].text)
         except Exception:
             pass
 

@@ -38,6 +38,8 @@ def reference(activity: Activity) -> ConversationRef:
     }
     if sender.name:
         extra["name"] = sender.name
+    if isinstance(activity.locale, str) and 0 < len(activity.locale) <= 35:
+        extra["locale"] = activity.locale  # the Teams client's language, e.g. "da-DK"
     if sender.aad_object_id:
         extra["aad_id"] = sender.aad_object_id
     channel = (data.get("channel") or {}).get("id")

@@ -1,14 +1,21 @@
 """The Teams app package to upload ("Apps -> Manage your apps -> Upload an app", or the
-Teams admin centre): manifest.json plus the two icons, zipped at the root.
+Teams admin centre): manifest.json, a localization file and the two icons, zipped at the root.
 
 Teams has no slash commands: the bot reads command words from messages, and the manifest's
 `commandLists` advertises them in the compose box. Manifest schema v1.19 allows at most 10
-commands per list and the bot reads 15, so five are left out: `map` (`join` offers to map a
+commands per list and the bot reads 16, so six are left out: `map` (`join` offers to map a
 hidden treasure right after you join), `impact` (the button on a check-in invitation sends it
-for the member: nobody needs to type it), and `digest`, `schedule` and `coordinator`, which are
-for leaders and coordinators (`checkin` stays: it is how leaders start a round, the heart of
-the method). `help` (the first command) names each left-out word and lists every one. `cancel`
-stays because the menu is where someone stuck in the middle of a flow looks.
+for the member: nobody needs to type it), `digest`, `schedule` and `coordinator`, which are for
+leaders and coordinators (`checkin` stays: it is how leaders start a round, the heart of the
+method), and `language`, which a member types once if ever. `help` (the first command) names
+each left-out word and lists every one. `cancel` stays because the menu is where someone stuck
+in the middle of a flow looks.
+
+The package is bilingual: manifest.json holds the texts of its default language (English unless
+asked) and its `localizationInfo` points Teams at a localization file for the other language
+(`da.json`, or `en.json` when Danish is the default), which replaces the store listing and the
+command menu for people whose Teams speaks that language. These texts are store listings, not
+chat, so they live here in `TEXTS`, one dict per language.
 """
 
 from __future__ import annotations
@@ -31,23 +38,17 @@ SCOPES = ("personal", "team")
 MAX_COMMANDS = 10  # per command list, in the v1.19 schema
 PACKAGE_NAME = "cocreate-teams.zip"
 
-# The words the bot reads (flows' `describe()`, plus the engine's help and cancel), in menu order.
-COMMANDS = (
-    ("help", "list everything you can do here, including map (a hidden treasure), impact, digest, schedule, "
-             "coordinator"),
-    ("join", "join the coalition and say what you bring"),
-    ("strengths", "share when co-creation worked, and how to do more of it"),
-    ("frame", "frame the problem from the outside in"),
-    ("experiment", "register a small, timeboxed test action"),
-    ("checkin", "ask every member of the coalition to check in on an experiment's impact"),
-    ("story", "share an ambassador story (or withdraw one of yours)"),
-    ("reflect", "reflect on one of the movement's principles"),
-    ("status", "see your open items, experiments and stories"),
-    ("cancel", "stop what you are in the middle of (nothing half-done is saved)"),
+# The words the bot reads (flows' entries, plus the engine's help and cancel): the ten in the
+# menu, in menu order, and the rest, which `help` names.
+MENU = ("help", "join", "strengths", "frame", "experiment", "checkin", "story", "reflect", "status", "cancel")
+# Reachable from `join`, sent by the invitation's button, for leaders and coordinators, typed
+# once if ever; `help` names them all.
+LEFT_OUT = ("map", "impact", "digest", "schedule", "coordinator", "language")
+
+LANGUAGES = ("en", "da")  # language tags; the first is the default
+LOCALIZATION_SCHEMA_URL = (
+    f"https://developer.microsoft.com/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.Localization.schema.json"
 )
-# Reachable from `join`, sent by the invitation's button, for leaders and coordinators; `help`
-# names them all.
-LEFT_OUT = ("map", "impact", "digest", "schedule", "coordinator")
 
 SHORT_DESCRIPTION = "Co-creation prompts, impact check-ins and stories for coalitions"
 FULL_DESCRIPTION = (
@@ -60,18 +61,76 @@ FULL_DESCRIPTION = (
     "they choose. Type help to see every command."
 )
 
+# The store listing and the command menu per language: `name` is the full name ({name} is the
+# short one), `commands` maps each MENU word to its title (the word the bot reads in that
+# language) and its line in the menu. Limits (v1.19): full name 100, short description 80,
+# full description 4000, command title 32, command description 128 characters.
+TEXTS: dict[str, dict] = {
+    "en": {
+        "name": "{name}: co-creation for cross-sector coalitions",
+        "short": SHORT_DESCRIPTION,
+        "full": FULL_DESCRIPTION,
+        "commands": {
+            "help": ("help", "list everything you can do here, including map (a hidden treasure), impact, digest, "
+                             "schedule, coordinator, language"),
+            "join": ("join", "join the coalition and say what you bring"),
+            "strengths": ("strengths", "share when co-creation worked, and how to do more of it"),
+            "frame": ("frame", "frame the problem from the outside in"),
+            "experiment": ("experiment", "register a small, timeboxed test action"),
+            "checkin": ("checkin", "ask every member of the coalition to check in on an experiment's impact"),
+            "story": ("story", "share an ambassador story (or withdraw one of yours)"),
+            "reflect": ("reflect", "reflect on one of the movement's principles"),
+            "status": ("status", "see your open items, experiments and stories"),
+            "cancel": ("cancel", "stop what you are in the middle of (nothing half-done is saved)"),
+        },
+    },
+    "da": {
+        "name": "{name}: samskabelse for tværsektorielle koalitioner",
+        "short": "Samskabelse, effekt-indtjek og ambassadørhistorier for koalitioner",
+        "full": (
+            "Cocreate hjælper tværsektorielle koalitioner (kommuner, regioner, skoler, foreninger, "
+            "virksomheder og borgere) med at samskabe i Teams. Medlemmerne melder sig til og fortæller "
+            "hvad de bidrager med, kortlægger skjulte skatte i nærområdet og ser hvilke sektorer der "
+            "mangler. Sammen deler de hvornår samskabelse er lykkedes, rammesætter problemet udefra og "
+            "ind og registrerer små, tidsafgrænsede testhandlinger. Lederne laver effekt-indtjek på hvad "
+            "hvert eksperiment betyder for forskellige interessenter, og medlemmerne reflekterer over "
+            "bevægelsens principper og deler ambassadørhistorier med et samtykkeniveau de selv vælger. "
+            "Skriv hjælp for at se alle kommandoer."
+        ),
+        "commands": {
+            "help": ("hjælp", "se alt hvad du kan her, også kortlæg (en skjult skat), effekt, overblik, tidsplan, "
+                              "koordinator og sprog"),
+            "join": ("deltag", "bliv en del af koalitionen og fortæl hvad du bidrager med"),
+            "strengths": ("styrker", "del hvornår samskabelse er lykkedes og hvordan vi gør mere af det"),
+            "frame": ("ramme", "rammesæt problemet udefra og ind"),
+            "experiment": ("eksperiment", "registrér en lille, tidsafgrænset testhandling"),
+            "checkin": ("indtjek", "bed alle i koalitionen om et effekt-indtjek på et eksperiment"),
+            "story": ("historie", "del en ambassadørhistorie (eller træk en af dine tilbage)"),
+            "reflect": ("refleksion", "reflektér over et af bevægelsens principper"),
+            "status": ("status", "se dine åbne punkter, eksperimenter og historier"),
+            "cancel": ("afbryd", "stop det du er i gang med (intet halvfærdigt bliver gemt)"),
+        },
+    },
+}
+
+# The English menu as (word, help line) pairs.
+COMMANDS = tuple(TEXTS["en"]["commands"][word] for word in MENU)
+
 _SEMVER = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
 
 
-def manifest(app_id: str, url: str, name: str = "Cocreate", version: str = __version__) -> dict:
+def manifest(app_id: str, url: str, name: str = "Cocreate", version: str = __version__,
+             language: str = LANGUAGES[0]) -> dict:
     """manifest.json for a bot registered as `app_id` (the Microsoft App ID, a GUID) and served
-    at `url` (public https base URL: the developer pages hang off it, its host is the valid domain)."""
+    at `url` (public https base URL: the developer pages hang off it, its host is the valid domain),
+    with its texts in `language` and a localization file named for each other language."""
     app_id = _guid(app_id)
     base, host = _https(url)
     if not 0 < len(name) <= 30:
         raise ValueError(f"the Teams app name must be 1 to 30 characters, not {len(name)}: {name!r}")
     if not _SEMVER.fullmatch(version):
         raise ValueError(f"the Teams app version must be MAJOR.MINOR.PATCH, like 1.0.0, not {version!r}")
+    texts = TEXTS[_language(language)]
     return {
         "$schema": SCHEMA_URL,
         "manifestVersion": MANIFEST_VERSION,
@@ -83,8 +142,8 @@ def manifest(app_id: str, url: str, name: str = "Cocreate", version: str = __ver
             "privacyUrl": f"{base}/privacy",
             "termsOfUseUrl": f"{base}/terms",
         },
-        "name": {"short": name, "full": f"{name}: co-creation for cross-sector coalitions"},
-        "description": {"short": SHORT_DESCRIPTION, "full": FULL_DESCRIPTION},
+        "name": {"short": name, "full": texts["name"].format(name=name)},
+        "description": {"short": texts["short"], "full": texts["full"]},
         "icons": dict(ICONS),
         "accentColor": ACCENT_COLOR,
         "bots": [{
@@ -93,21 +152,49 @@ def manifest(app_id: str, url: str, name: str = "Cocreate", version: str = __ver
             "supportsFiles": False,
             "isNotificationOnly": False,
             # One list per scope, as the schema asks; the same words work in both.
-            "commandLists": [{"scopes": [scope], "commands": _commands()} for scope in SCOPES],
+            "commandLists": [{"scopes": [scope], "commands": _commands(language)} for scope in SCOPES],
         }],
         "validDomains": [host],
+        "localizationInfo": {
+            "defaultLanguageTag": language,
+            "additionalLanguages": [{"languageTag": other, "file": f"{other}.json"}
+                                    for other in LANGUAGES if other != language],
+        },
     }
 
 
-def package(app_id: str, url: str, out: Path, name: str = "Cocreate", version: str = __version__) -> Path:
-    """Write the app package (a zip with manifest.json, color.png and outline.png at its root)
-    to `out`, or to `out`/cocreate-teams.zip if `out` is a directory. Returns the zip's path."""
-    document = manifest(app_id, url, name, version)  # refuses bad input before touching `out`
+def localization(language: str, name: str = "Cocreate") -> dict:
+    """The localization file (`<language>.json` in the package) that gives the store listing and
+    the command menu in `language` to people whose Teams speaks it. Keys are paths into the
+    manifest, like "bots[0].commandLists[0].commands[0].title"."""
+    texts = TEXTS[_language(language)]
+    document = {
+        "$schema": LOCALIZATION_SCHEMA_URL,
+        "name.short": name,
+        "name.full": texts["name"].format(name=name),
+        "description.short": texts["short"],
+        "description.full": texts["full"],
+    }
+    for i, _ in enumerate(SCOPES):  # one command list per scope, as in the manifest
+        for j, command in enumerate(_commands(language)):
+            document[f"bots[0].commandLists[{i}].commands[{j}].title"] = command["title"]
+            document[f"bots[0].commandLists[{i}].commands[{j}].description"] = command["description"]
+    return document
+
+
+def package(app_id: str, url: str, out: Path, name: str = "Cocreate", version: str = __version__,
+            language: str = LANGUAGES[0]) -> Path:
+    """Write the app package (a zip with manifest.json in `language`, a localization file for each
+    other language, color.png and outline.png at its root) to `out`, or to `out`/cocreate-teams.zip
+    if `out` is a directory. Returns the zip's path."""
+    document = manifest(app_id, url, name, version, language)  # refuses bad input before touching `out`
     out = Path(out)
     if out.is_dir():
         out = out / PACKAGE_NAME
     icons = files(__package__).joinpath("icons")
-    entries = {"manifest.json": (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")}
+    entries = {"manifest.json": _json(document)}
+    entries.update({item["file"]: _json(localization(item["languageTag"], name))
+                    for item in document["localizationInfo"]["additionalLanguages"]})
     entries.update({filename: icons.joinpath(filename).read_bytes() for filename in ICONS.values()})
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for filename, data in entries.items():
@@ -117,8 +204,19 @@ def package(app_id: str, url: str, out: Path, name: str = "Cocreate", version: s
     return out
 
 
-def _commands() -> list[dict]:
-    return [{"title": word, "description": text} for word, text in COMMANDS]
+def _commands(language: str) -> list[dict]:
+    commands = TEXTS[language]["commands"]
+    return [{"title": commands[word][0], "description": commands[word][1]} for word in MENU]
+
+
+def _language(language: str) -> str:
+    if language not in TEXTS:
+        raise ValueError(f"the Teams app's language must be one of {', '.join(LANGUAGES)}, not {language!r}")
+    return language
+
+
+def _json(document: dict) -> bytes:
+    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def _guid(app_id: str) -> str:

@@ -34,9 +34,6 @@ INLINE_BUTTONS = 6  # more answers than this become a dropdown and one submit bu
 ACTION_SET = 6  # Teams shows about six actions in a row before it overflows them
 EXPANDED = 6  # choices shown as radio buttons / checkboxes; more become a dropdown
 KEY = "cocreate"  # the key in a submit's data that carries the ActionRef
-REQUIRED = "This one needs an answer."
-MORE = "… {n} more not shown. Type status or export for the rest."
-SAVED = "Saved."
 EMPTY = "—"
 ELLIPSIS = "…"
 
@@ -50,7 +47,7 @@ def card(reply: Reply) -> dict:
     if reply.ask is not None:
         groups += [_block(block) for block in reply.ask.question.intro]
         tail = _question(reply.ask)
-    return _fit(groups, tail)
+    return _fit(groups, tail, reply)
 
 
 def submitted(ask: Ask, values: Mapping[str, object]) -> dict:
@@ -58,7 +55,7 @@ def submitted(ask: Ask, values: Mapping[str, object]) -> dict:
     actions, so an answered form cannot be submitted twice."""
     question = ask.question
     facts = [_fact(field.label or field.id, _answer(field, values.get(field.id))) for field in question.fields]
-    return _card(_title(question.title) + [{"type": "FactSet", "facts": facts}, _subtle(SAVED)])
+    return _card(_title(question.title) + [{"type": "FactSet", "facts": facts}, _subtle(ask.word("saved"))])
 
 
 def values(ask: Ask, value: Mapping[str, Any]) -> dict[str, object]:
@@ -137,11 +134,11 @@ def _inline(ask: Ask, field: Field) -> list[dict | None]:
         out = [_text(field.label or ask.question.title), *errors]
         out += _action_sets([_submit(c["title"], {KEY: code, _id(field.id): c["value"]}) for c in choices])
     else:  # the dropdown's own label names it (read out by screen readers), so no separate line
-        out = [*errors, _choice_set(field, choices, "compact")]
-        out += _action_sets([_submit(ask.question.submit or "Submit", {KEY: code}, primary=True)])
+        out = [*errors, _choice_set(field, choices, "compact", ask)]
+        out += _action_sets([_submit(ask.question.submit or ask.word("submit"), {KEY: code}, primary=True)])
     if field.kind is Kind.SCALE and field.scale_labels:
         low, high = field.scale_labels
-        out.append(_subtle(f"1 = {low} … 5 = {high}"))
+        out.append(_subtle(ask.word("scale_ends", low=low, high=high)))
     return out
 
 
@@ -149,11 +146,11 @@ def _form(ask: Ask) -> list[dict | None]:
     question, errors = ask.question, _errors(ask)
     out = _title(question.title)
     for field in question.fields:
-        out += [*errors.get(field.id, []), _input(field)]
+        out += [*errors.get(field.id, []), _input(field, ask)]
         if field.hint:
             out.append(_subtle(field.hint, spacing="None"))
     # Teams merges the inputs' values into this data when the button is pressed.
-    return out + _action_sets([_submit(question.submit or "Submit", {KEY: ask.action.encode()}, primary=True)])
+    return out + _action_sets([_submit(question.submit or ask.word("submit"), {KEY: ask.action.encode()}, primary=True)])
 
 
 def _errors(ask: Ask) -> dict[str, list[dict]]:
@@ -166,12 +163,12 @@ def _errors(ask: Ask) -> dict[str, list[dict]]:
     return {key: [_text("\n\n".join(texts), color="Attention")] for key, texts in lines.items()}
 
 
-def _input(field: Field) -> dict:
+def _input(field: Field, ask: Ask) -> dict:
     kind, initial = field.kind, field.initial
     if kind in (Kind.CHOICE, Kind.SCALE, Kind.MULTI_CHOICE):
         choices = _choices(field, ends=True)
-        return _choice_set(field, choices, "expanded" if len(choices) <= EXPANDED else "compact")
-    element = _input_base(field, "Input.Date" if kind is Kind.DATE else "Input.Text")
+        return _choice_set(field, choices, "expanded" if len(choices) <= EXPANDED else "compact", ask)
+    element = _input_base(field, "Input.Date" if kind is Kind.DATE else "Input.Text", ask)
     if kind is Kind.DATE:
         if initial and _is_iso_date(initial):  # Teams wants YYYY-MM-DD; anything else would be dropped
             element["value"] = initial
@@ -187,16 +184,16 @@ def _input(field: Field) -> dict:
     return element
 
 
-def _input_base(field: Field, kind: str) -> dict:
+def _input_base(field: Field, kind: str, ask: Ask) -> dict:
     element = {"type": kind, "id": _id(field.id), "label": _cut(field.label or field.id, TEXT),
                "isRequired": field.required}
     if field.required:
-        element["errorMessage"] = REQUIRED  # Teams checks required inputs before submitting
+        element["errorMessage"] = ask.word("required")  # Teams checks required inputs before submitting
     return element
 
 
-def _choice_set(field: Field, choices: list[dict], style: str) -> dict:
-    element = _input_base(field, "Input.ChoiceSet")
+def _choice_set(field: Field, choices: list[dict], style: str, ask: Ask) -> dict:
+    element = _input_base(field, "Input.ChoiceSet", ask)
     element.update(style=style, choices=choices)
     known = [c["value"] for c in choices]
     if field.kind is Kind.MULTI_CHOICE:
@@ -209,7 +206,7 @@ def _choice_set(field: Field, choices: list[dict], style: str) -> dict:
             element["value"] = ",".join(chosen)
     else:
         if style == "compact":  # shown by a single-select dropdown only
-            element["placeholder"] = "Choose…"
+            element["placeholder"] = ask.word("choose")
         if field.initial in known:
             element["value"] = field.initial
     return element
@@ -320,7 +317,7 @@ def _flat(elements: Sequence[dict | None]) -> list[dict]:
     return out  # a divider at the very end has nothing to draw on and is dropped
 
 
-def _fit(groups: list[list[dict | None]], tail: list[dict | None]) -> dict:
+def _fit(groups: list[list[dict | None]], tail: list[dict | None], reply: Reply) -> dict:
     """The whole card if it fits BUDGET; else as many leading display blocks as fit, a pointer
     to the rest, and the question whole (it must stay answerable)."""
     whole = _card(_flat([e for group in groups for e in group] + tail))
@@ -330,7 +327,7 @@ def _fit(groups: list[list[dict | None]], tail: list[dict | None]) -> dict:
     def build(keep: int) -> dict:
         dropped = sum(1 for group in groups[keep:] if any(e is not None for e in group))
         head = [e for group in groups[:keep] for e in group]
-        return _card(_flat(head + [_subtle(MORE.format(n=dropped))] + tail))
+        return _card(_flat(head + [_subtle(reply.word("more_not_shown", n=dropped))] + tail))
 
     low, high = 0, len(groups) - 1  # the largest `keep` that fits; 0 when even the question alone is over
     while low < high:

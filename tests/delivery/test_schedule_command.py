@@ -9,16 +9,16 @@ async def test_leaders_list_pause_move_and_resume_their_schedules(engine, store,
     lea = Chat(engine, "lea")  # clock: Monday 2 March 2026, 10:00 in Copenhagen
     out = await lea.say("schedule")
     assert "Schedules for Harbour Youth" in out
-    assert "- `weekly-principle`: principle of the week, Mon at 09:00, every week; next: Mon 09 Mar 09:00" in out
-    assert "- `monthly-story`: ambassador story invitation, Tue at 10:00, every month (first in the month); " \
-           "next: Tue 03 Mar 10:00" in out
+    assert "- `weekly-principle`: principle of the week, Monday at 9:00\u202fAM, every week; next: Mon, Mar 9 at 9:00\u202fAM" in out
+    assert "- `monthly-story`: ambassador story invitation, Tuesday at 10:00\u202fAM, every month (first in the month); " \
+           "next: Tue, Mar 3 at 10:00\u202fAM" in out
     out = await lea.say("schedule pause weekly-principle")
     assert "Paused weekly-principle for Harbour Youth" in out
-    assert "`weekly-principle`: principle of the week, Mon at 09:00, every week; paused" in await lea.say("schedule")
+    assert "`weekly-principle`: principle of the week, Monday at 9:00\u202fAM, every week; paused" in await lea.say("schedule")
     out = await lea.say("schedule time weekly-principle 7:45")
-    assert "weekly-principle now goes out at 07:45 (each member's local time) for Harbour Youth" in out
+    assert "weekly-principle now goes out at 7:45\u202fAM (each member's local time) for Harbour Youth" in out
     out = await lea.say("schedule resume weekly-principle")
-    assert "Resumed weekly-principle for Harbour Youth. The next one is Mon 09 Mar 07:45" in out
+    assert "Resumed weekly-principle for Harbour Youth. The next one is Mon, Mar 9 at 7:45\u202fAM" in out
     async with store.unit() as unit:
         overrides = await unit.overrides()
     assert {k: (v.paused, v.time) for k, v in overrides.items()} == {("weekly-principle", "harbour"): (False, "07:45")}

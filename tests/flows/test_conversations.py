@@ -32,7 +32,7 @@ async def test_join_one_question_at_a_time_then_sector_balance(engine, store):
     await mo.answer("The old library", "1", "public", "Rooms in the evening")
     out = await mo.say("no")
     assert "Who is at the table in Harbour Youth" in out and "Business: 1" in out
-    assert "Still missing: Public sector, Civil society / association, Education / research, Citizen / user" in out
+    assert "Still missing: Public sector, Civil society / association, Education / research, and Citizen / user" in out
     data = await records(store)
     assert [(m["member_id"], m["sector"], m["organisation"]) for m in data["members"]] == [
         ("mo", "business", "Harbour Bakery")]
@@ -135,12 +135,12 @@ async def test_experiment_timebox_is_checked(engine, store):
     await mo.answer("Job café", "Open a café run by young people", "Three get an apprenticeship",
                     "young people, employers, young people", "Harbour Bakery", "2026-03-10")
     out = await mo.answer("2026-03-01", "Count contracts signed", "")
-    assert "The end date is before the start date. Please choose an end on or after 2026-03-10." in out
+    assert "The end date is before the start date. Please choose an end on or after Mar 10, 2026." in out
     assert "(7/9)" in out  # asked again at the end date, earlier answers kept
     out = await mo.answer("2026-12-01", "Count contracts signed", "skip")
     assert "That timebox is 38 weeks. Start small: keep it to 12 weeks or less." in out
     out = await mo.answer("10.05.2026", "Count contracts signed", "skip")  # a Danish-style date is fine
-    assert "Experiment Job café is registered, running 2026-03-10 to 2026-05-10" in out
+    assert "Experiment Job café is registered, running Mar 10, 2026 to May 10, 2026" in out
     [row] = (await records(store))["experiments"]
     assert row["stakeholders"] == ["young people", "employers"] and row["owner"] == "Mo Member"
 
@@ -213,7 +213,7 @@ async def test_checkin_picks_among_running_experiments_by_name(engine, store, cl
     await register(lea, "Job café")
     await register(lea, "Homework club", "pupils")
     out = await lea.say("checkin")
-    assert "1) Job café (until 2026-04-30)" in out and "2) Homework club" in out
+    assert "1) Job café (until Apr 30, 2026)" in out and "2) Homework club" in out
     await lea.say("cancel")
     out = await lea.say("checkin homework club")
     assert "Check-in round on Homework club is open" in out
@@ -339,7 +339,7 @@ async def test_status_lists_experiments_and_stories(engine, store):
     mo = Chat(engine, "mo")
     await register(mo)
     out = await mo.say("status")
-    assert "Job café: running, 2026-03-01 to 2026-04-30, 0 check-in(s)" in out
+    assert "Job café: running, Mar 1, 2026 to Apr 30, 2026, 0 check-in(s)" in out
 
 
 async def test_unknown_people_can_join_an_open_coalition(engine, store):

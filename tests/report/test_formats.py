@@ -43,6 +43,7 @@ from bot.digest import (
 )
 from bot.export import FORMULA_START
 from tests.golden import golden
+from tests.report.languages import EN
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).parent / "golden"
@@ -118,11 +119,11 @@ QUIET = Digest(scope=replace(SCOPE, new_only=True),
 def outputs(digest: Digest = DIGEST) -> dict[str, str]:
     """Every format's text, CSV files by name."""
     texts = {
-        "markdown": markdown.render(digest, NAMES, MOVEMENT),
-        "html": html.render(digest, NAMES, MOVEMENT),
-        "json": jsonout.render(digest, NAMES, MOVEMENT),
+        "markdown": markdown.render(digest, NAMES, MOVEMENT, EN),
+        "html": html.render(digest, NAMES, MOVEMENT, EN),
+        "json": jsonout.render(digest, NAMES, MOVEMENT, EN),
     }
-    texts.update(csvout.render(digest, NAMES, MOVEMENT))
+    texts.update(csvout.render(digest, NAMES, MOVEMENT, EN))
     return texts
 
 
@@ -190,9 +191,9 @@ def test_markdown_golden(rendered):
 def test_markdown_has_every_section_in_order(rendered):
     text = rendered["markdown"]
     assert text.startswith(f"# {MOVEMENT}: co-creation digest\n")
-    assert "Period: 3 Mar 2025 – 9 Mar 2025" in text  # `until` is exclusive
+    assert "Period: Mar 3, 2025 – Mar 9, 2025" in text  # `until` is exclusive
     headings = [line[3:] for line in text.splitlines() if line.startswith("## ")]
-    assert headings == [title for _, title in report.SECTIONS]
+    assert headings == [title for _, title in report.headings(EN)]
 
 
 def test_markdown_says_what_the_method_asks_for(rendered):
@@ -212,8 +213,8 @@ def test_markdown_says_what_the_method_asks_for(rendered):
     assert "Hidden treasures mapped in this period: 2" in text
     assert "40% of 10 perspectives came from citizens and users (4), 5 from institutions" in text
     assert "Prompts: 10 sent, 7 answered, response rate 70%" in text
-    assert "By Amina Hassan, 4 Mar 2025" in text
-    assert "Shared anonymously, 5 Mar 2025" in text
+    assert "By Amina Hassan, Mar 4, 2025" in text
+    assert "Shared anonymously, Mar 5, 2025" in text
 
 
 def test_markdown_escapes_user_text(rendered):
@@ -229,7 +230,7 @@ def test_markdown_escapes_user_text(rendered):
 def test_markdown_not_tracked_prompts_and_coalition_audience():
     digest = replace(DIGEST, scope=Scope(Audience.COALITION, ("harbour",), SCOPE.since, SCOPE.until),
                      participation=Participation(3, 2))
-    text = markdown.render(digest, NAMES, MOVEMENT)
+    text = markdown.render(digest, NAMES, MOVEMENT, EN)
     assert text.startswith("# Harbour Youth: co-creation digest\n")
     assert "Prompts: not tracked yet" in text
     assert "- Coalition:" not in text  # one coalition: not repeated on every item
@@ -253,13 +254,13 @@ def test_markdown_escape_is_literal_and_reversible(text):
 
 def test_nothing_new_is_one_line():
     assert QUIET.nothing_new
-    text = markdown.render(QUIET, NAMES, MOVEMENT)
+    text = markdown.render(QUIET, NAMES, MOVEMENT, EN)
     body = text.split("Period: ", 1)[1].splitlines()[1:]
-    assert [line for line in body if line.strip()] == [report.NOTHING_NEW]
+    assert [line for line in body if line.strip()] == [EN.t("report.nothing_new")]
     assert "## " not in text
 
-    page = Page(html.render(QUIET, NAMES, MOVEMENT))
-    assert report.NOTHING_NEW in page.text
+    page = Page(html.render(QUIET, NAMES, MOVEMENT, EN))
+    assert EN.t("report.nothing_new") in page.text
     assert page.named("section") == [] and page.svgs == []
 
 
@@ -302,13 +303,13 @@ def test_html_has_three_accessible_charts(rendered):
 def report_charts_titles():
     from adapters.report import charts
 
-    return charts.TITLES.values()
+    return [EN.t(key) for key in charts.TITLES.values()]
 
 
 def test_html_sections_numbers_and_escaping(rendered):
     page = Page(rendered["html"])
     headings = [h for h in re.findall(r"<h2 id=\"h-[^\"]+\">([^<]+)</h2>", rendered["html"])]
-    assert headings == [title for _, title in report.SECTIONS]
+    assert headings == [title for _, title in report.headings(EN)]
     text = page.text
     # hostile text is shown literally, never as markup
     for hostile in (SCRIPT, MARKDOWN, FORMULA, WORLD, "- [x](javascript:alert(1))"):
@@ -320,7 +321,7 @@ def test_html_sections_numbers_and_escaping(rendered):
     assert cells["#1 New pathways to welfare across sectors"] == ["2", "1"]
     assert cells["#4 More collective action through active participation"] == ["0", "0"]
     assert cells["Harbour Youth"] == ["2", "1", "1", "0", "2", "6", "1", "2"]  # 5 sectors, total, new, mapped
-    assert cells["3 Mar 2025"] == ["4.3", "1"]
+    assert cells["Mar 3, 2025"] == ["4.3", "1"]
     assert cells["Citizens and users"] == ["4"]
     assert cells["Prompts"] == ["10 sent, 7 answered, response rate 70%"]
     # the method's invitations and flags
@@ -338,7 +339,7 @@ def test_html_skips_charts_without_data():
         experiments=(DIGEST.experiments[2],),  # planned: no check-ins yet
         mobilisation=(Mobilisation("north", {}, 0, ("public", "business"), 0),),
     )
-    page = Page(html.render(digest, NAMES, MOVEMENT))
+    page = Page(html.render(digest, NAMES, MOVEMENT, EN))
     assert page.svgs == []
     for chart in ("Principle chart", "Impact trend chart", "Sector balance chart"):
         assert f"{chart}: no data yet." in page.text
@@ -393,19 +394,19 @@ def test_json_labels_dates_and_anonymity(rendered):
 
 def test_json_empty_and_nothing_new_validate():
     for digest in (Digest(scope=SCOPE), QUIET, replace(DIGEST, participation=Participation(1, 1))):
-        text = jsonout.render(digest, {}, MOVEMENT)
+        text = jsonout.render(digest, {}, MOVEMENT, EN)
         VALIDATOR.validate(json.loads(text))
         assert jsonout.load(text) == replace(digest, marks={})
-    assert json.loads(jsonout.render(QUIET, NAMES, MOVEMENT))["nothing_new"] is True
-    assert json.loads(jsonout.render(Digest(scope=SCOPE), {}, MOVEMENT))["coalitions"][1] == {"id": "north",
+    assert json.loads(jsonout.render(QUIET, NAMES, MOVEMENT, EN))["nothing_new"] is True
+    assert json.loads(jsonout.render(Digest(scope=SCOPE), {}, MOVEMENT, EN))["coalitions"][1] == {"id": "north",
                                                                                               "name": "north"}
 
 
 def test_json_schema_catches_a_leak():
-    data = json.loads(jsonout.render(DIGEST, NAMES, MOVEMENT))
+    data = json.loads(jsonout.render(DIGEST, NAMES, MOVEMENT, EN))
     data["stories"][1]["author"] = SECRET_AUTHOR  # an anonymous story with an author
     assert not VALIDATOR.is_valid(data)
-    data = json.loads(jsonout.render(DIGEST, NAMES, MOVEMENT))
+    data = json.loads(jsonout.render(DIGEST, NAMES, MOVEMENT, EN))
     data["stories"][0]["consent"] = {"code": "private", "label": "Only me"}
     assert not VALIDATOR.is_valid(data)
 
@@ -413,7 +414,7 @@ def test_json_schema_catches_a_leak():
 def test_json_needs_aware_times():
     naive = replace(DIGEST, scope=replace(SCOPE, since=datetime(2025, 3, 3)))
     with pytest.raises(ValueError, match="naive"):
-        jsonout.render(naive, NAMES, MOVEMENT)
+        jsonout.render(naive, NAMES, MOVEMENT, EN)
 
 
 def test_documented_example_matches_the_schema():
@@ -468,7 +469,7 @@ def _rows(text: str) -> list[dict[str, str]]:
 
 
 def test_csv_headers_when_empty(tmp_path):
-    files = csvout.render(Digest(scope=SCOPE, participation=Participation(0, 0)), {}, MOVEMENT)
+    files = csvout.render(Digest(scope=SCOPE, participation=Participation(0, 0)), {}, MOVEMENT, EN)
     for name, text in files.items():
         header, *rows = read_csv(text)
         assert header, name
@@ -501,11 +502,11 @@ def test_anonymous_author_appears_in_no_format(rendered):
 
 
 def test_render_by_name():
-    assert report.render("md", DIGEST, NAMES, MOVEMENT) == markdown.render(DIGEST, NAMES, MOVEMENT)
-    assert report.render("json", DIGEST, NAMES, MOVEMENT) == jsonout.render(DIGEST, NAMES, MOVEMENT)
-    assert set(report.render("csv", DIGEST, NAMES, MOVEMENT)) == set(csvout.FILES)
+    assert report.render("md", DIGEST, NAMES, MOVEMENT, EN) == markdown.render(DIGEST, NAMES, MOVEMENT, EN)
+    assert report.render("json", DIGEST, NAMES, MOVEMENT, EN) == jsonout.render(DIGEST, NAMES, MOVEMENT, EN)
+    assert set(report.render("csv", DIGEST, NAMES, MOVEMENT, EN)) == set(csvout.FILES)
     with pytest.raises(ValueError, match="unknown report format"):
-        report.render("pdf", DIGEST, NAMES, MOVEMENT)
+        report.render("pdf", DIGEST, NAMES, MOVEMENT, EN)
 
 
 def test_matplotlib_loads_only_to_draw_charts():
@@ -513,13 +514,14 @@ def test_matplotlib_loads_only_to_draw_charts():
         "import sys\n"
         "from adapters.report import markdown, html, jsonout, csvout\n"
         "import bot.digest\n"
+        "from tests.report.languages import EN\n"
         "assert 'matplotlib' not in sys.modules, 'imported eagerly'\n"
         "from datetime import datetime, timezone\n"
         "t = datetime(2025, 3, 3, tzinfo=timezone.utc)\n"
         "d = bot.digest.Digest(bot.digest.Scope(bot.digest.Audience.PUBLIC, ('a',), t, t))\n"
-        "markdown.render(d, {}, 'M'); jsonout.render(d, {}, 'M'); csvout.render(d, {}, 'M')\n"
+        "markdown.render(d, {}, 'M', EN); jsonout.render(d, {}, 'M', EN); csvout.render(d, {}, 'M', EN)\n"
         "assert 'matplotlib' not in sys.modules, 'imported by a text format'\n"
-        "html.render(bot.digest.Digest(d.scope, participation=bot.digest.Participation(1, 1)), {}, 'M')\n"
+        "html.render(bot.digest.Digest(d.scope, participation=bot.digest.Participation(1, 1)), {}, 'M', EN)\n"
         "assert 'matplotlib' in sys.modules and 'matplotlib.pyplot' not in sys.modules\n"
     )
     result = subprocess.run([sys.executable, "-W", "error", "-c", code], cwd=ROOT, capture_output=True, text=True,
@@ -528,12 +530,12 @@ def test_matplotlib_loads_only_to_draw_charts():
 
 
 @pytest.mark.parametrize("until,expected", [
-    (datetime(2025, 3, 10, tzinfo=UTC), "3 Mar 2025 – 9 Mar 2025"),
-    (datetime(2025, 3, 9, 18, tzinfo=UTC), "3 Mar 2025 – 9 Mar 2025"),
-    (datetime(2025, 3, 4, tzinfo=UTC), "3 Mar 2025"),
+    (datetime(2025, 3, 10, tzinfo=UTC), "Mar 3, 2025 – Mar 9, 2025"),
+    (datetime(2025, 3, 9, 18, tzinfo=UTC), "Mar 3, 2025 – Mar 9, 2025"),
+    (datetime(2025, 3, 4, tzinfo=UTC), "Mar 3, 2025"),
 ])
 def test_period_end_is_exclusive(until, expected):
-    assert report.period(datetime(2025, 3, 3, tzinfo=UTC), until) == expected
+    assert report.period(EN, datetime(2025, 3, 3, tzinfo=UTC), until) == expected
 
 
 @pytest.mark.parametrize("averages,direction", [
@@ -549,7 +551,7 @@ def test_trend_direction_uses_the_last_two_weeks(averages, direction):
 def test_chart_ids_are_rewritten_only_in_markup():
     title = 'id="x" url(#y) href="#z" $\\frac{1}{2}$'
     digest = replace(DIGEST, experiments=(replace(DIGEST.experiments[1], title=title),))
-    svg = html.render(digest, NAMES, MOVEMENT).split('id="chart-trend"', 1)[1].split("</svg>", 1)[0]
+    svg = html.render(digest, NAMES, MOVEMENT, EN).split('id="chart-trend"', 1)[1].split("</svg>", 1)[0]
     assert f">{title}</text>" in svg  # text as typed; "$" is no mathtext
     assert 'clip-path="url(#chart-trend-' in svg
 
@@ -574,5 +576,5 @@ def test_a_large_movement_charts_without_layout_warnings():
     )
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        page = html.render(digest, {f"c{i}": f"Coalition {i}" for i in range(50)}, "Movement")
+        page = html.render(digest, {f"c{i}": f"Coalition {i}" for i in range(50)}, "Movement", EN)
     assert page.count("<svg") >= 2 and "Experiment 119" in page  # the busiest is drawn; all are in the table

@@ -12,6 +12,10 @@ Regenerate the golden files with `UPDATE_GOLDEN=1 .venv/bin/python -m pytest tes
 """
 
 from __future__ import annotations
+from tests.support import labels, texts
+
+EN = texts("en")
+SECTOR_LABELS, CONSENT_LABELS = labels("sector"), labels("consent")
 
 import json
 from pathlib import Path
@@ -24,7 +28,7 @@ from slack_sdk.models.views import View
 from adapters.slack import render
 from adapters.slack.render import form_errors, home, message, modal, parse_answer_value, view_values
 from bot.answers import parse
-from bot.types import CONSENT_LABELS, SECTOR_LABELS, ActionRef
+from bot.types import ActionRef
 from bot.ui import Ask, Button, Buttons, Context, Divider, Field, Kind, Question, Reply, Section, Text
 from flows.common import choice, long_text, multi, scale, text, yes_no
 from tests.golden import golden_json
@@ -57,7 +61,7 @@ EVERY_KIND = ask(
     choice("many", "Pick one of many", MANY, required=False),
     multi("sectors", "Which sectors were involved?", SECTOR_LABELS, initial="public,business"),
     multi("lots", "Pick some of many", MANY, required=False, initial="o2, o11"),
-    scale("effect", "How big was the effect?", "no effect", "large effect", initial="4"),
+    scale(None, "effect", "How big was the effect?", "no effect", "large effect", initial="4"),
     Field("starts_on", "When does it start?", Kind.DATE, initial="2026-03-02"),
     Field("ends_on", "When does it end?", Kind.DATE, required=False, initial="next spring"),
     title="Plan an experiment in the open",  # 30 characters: the modal title is cut
@@ -171,7 +175,7 @@ MESSAGES = {
     "choice_8": Reply(ask=ask(choice("principle", "Which principle do you want to reflect on?", PRINCIPLES),
                           title="Reflect")),
     "scale_error": Reply(ask=ask(
-        scale("citizen_impact", "How much did citizens notice?", "none", "a lot"),
+        scale(None, "citizen_impact", "How much did citizens notice?", "none", "a lot"),
         title="Impact check-in", intro=(Text("Week 3 of *Library late hours*."),),
         errors={"citizen_impact": "Please answer with a whole number from 1 to 5."},
     )),
@@ -214,10 +218,10 @@ def test_home_golden():
         Text("Your next step: check in on *Library late hours*."),
         Buttons((Button("Check in", "checkin", primary=True), Button("Help", "help"))),
     )
-    view = home(blocks, ask(yes_no("again", "Map another hidden treasure?"), title="Map a treasure"))
+    view = home(Reply(blocks, ask(yes_no(None, "again", "Map another hidden treasure?", "Yes", "No"), title="Map a treasure")))
     check_view(view)
     golden_json(GOLDEN / "home.json", view)
-    assert home(())["blocks"] == [{"type": "context", "elements": [
+    assert home(Reply())["blocks"] == [{"type": "context", "elements": [
         {"type": "mrkdwn", "text": "Nothing to show yet.", "verbatim": True}]}]
 
 
@@ -312,7 +316,7 @@ def test_more_than_fifty_blocks_end_with_a_pointer_to_the_rest():
 
 
 def test_a_question_stays_whole_below_the_pointer():
-    reply = Reply(tuple(Text(f"Line {n}") for n in range(80)), ask(yes_no("ok", "Carry on?")))
+    reply = Reply(tuple(Text(f"Line {n}") for n in range(80)), ask(yes_no(None, "ok", "Carry on?", "Yes", "No")))
     blocks = message(reply)["blocks"]
     assert len(blocks) == 50
     assert blocks[-3]["elements"][0]["text"].startswith("… 33 more not shown.")  # 80 - 47 kept
@@ -417,7 +421,7 @@ def test_view_values_reads_every_element_the_modal_renders():
         "sectors": ["public", "citizen"], "lots": [], "effect": "4", "starts_on": "2026-03-09", "ends_on": None,
     }
     # ... in the shape the engine's answer parser accepts
-    parsed = {f.id: parse(f, values[f.id], 2000) for f in EVERY_KIND.question.fields}
+    parsed = {f.id: parse(f, values[f.id], 2000, EN) for f in EVERY_KIND.question.fields}
     assert parsed["effect"] == 4 and parsed["body"] == "" and parsed["lots"] == [] and parsed["ends_on"] is None
     assert view_values({"x": {"y": {"type": "plain_text_input", "value": ""}}}) == {"x": None}
 

@@ -48,11 +48,13 @@ async def command(server, slack, text, user="U_MO", channel="C_HARBOUR", rid="r1
     return body
 
 
-async def posted(slack, channel, text, timeout=5.0):
-    """The message posted to `channel` that says `text` (waits for it; order-independent)."""
+async def posted(slack, channel, text, timeout=5.0, threaded=False):
+    """The message posted to `channel` that says `text` (waits for it; order-independent),
+    and with `threaded` one posted in a thread."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = [c for c in slack.calls("chat.postMessage") if c.args.get("channel") == channel and text in texts(c)]
+        found = [c for c in slack.calls("chat.postMessage") if c.args.get("channel") == channel and text in texts(c)
+                 and (not threaded or c.args.get("thread_ts"))]
         if found:
             return found[-1]
         await asyncio.sleep(0.05)
@@ -376,7 +378,7 @@ async def test_leader_pulls_a_digest_with_details_in_a_thread(server, fake_slack
     assert await command(server, fake_slack, "digest 7d", user="U_LEA", rid="digest") == ""
     summary = await posted(fake_slack, "U_LEA", "Digest for Harbour Youth, last 7 days")
     assert "Café in the harbour" in texts(summary) and "Not yet touched" in texts(summary)
-    thread = await posted(fake_slack, "U_LEA", "It began")
+    thread = await posted(fake_slack, "U_LEA", "It began", threaded=True)  # the summary may quote it too
     assert thread.args["thread_ts"] and "Mo Member" in texts(thread)
     [note] = [c for c in fake_slack.calls("response_url") if c.path.endswith("/digest")]
     assert "Sent to our direct messages" in texts(note)

@@ -15,6 +15,10 @@ Regenerate the golden files with `UPDATE_GOLDEN=1 .venv/bin/python -m pytest tes
 """
 
 from __future__ import annotations
+from tests.support import labels, texts
+
+EN = texts("en")
+SECTOR_LABELS, CONSENT_LABELS = labels("sector"), labels("consent")
 
 import json
 from pathlib import Path
@@ -25,7 +29,7 @@ from jsonschema import Draft6Validator
 from adapters.teams import render
 from adapters.teams.render import action_of, card, submitted, values
 from bot.answers import parse
-from bot.types import CONSENT_LABELS, SECTOR_LABELS, ActionRef
+from bot.types import ActionRef
 from bot.ui import Ask, Button, Buttons, Context, Divider, Field, Kind, Question, Reply, Section, Text
 from flows.common import choice, long_text, multi, scale, text, yes_no
 from tests.golden import golden_json
@@ -60,7 +64,7 @@ EVERY_KIND = ask(
     choice("many", "Pick one of many", MANY, required=False),
     multi("sectors", "Which sectors were involved?", SECTOR_LABELS, initial="public,business"),
     multi("lots", "Pick some of many", MANY, required=False, initial="o2, o11"),
-    scale("effect", "How big was the effect?", "no effect", "large effect", initial="4"),
+    scale(None, "effect", "How big was the effect?", "no effect", "large effect", initial="4"),
     Field("starts_on", "When does it start?", Kind.DATE, initial="2026-03-02"),
     Field("ends_on", "When does it end?", Kind.DATE, required=False, initial="next spring"),
     title="Plan an experiment in the open",
@@ -177,7 +181,7 @@ CARDS = {
     "choice_8": Reply(ask=ask(choice("principle", "Which principle do you want to reflect on?", PRINCIPLES),
                           title="Reflect", submit="Reflect on it")),
     "scale_error": Reply(ask=ask(
-        scale("citizen_impact", "How much did citizens notice?", "none", "a lot"),
+        scale(None, "citizen_impact", "How much did citizens notice?", "none", "a lot"),
         title="Impact check-in", intro=(Text("Week 3 of *Library late hours*."),),
         errors={"citizen_impact": "Please answer with a whole number from 1 to 5."},
     )),
@@ -396,7 +400,7 @@ def test_values_reads_every_input_the_form_renders_for_the_answer_parser():
     assert got == {"title": "Library late hours", "body": None, "consent": "coalition", "many": None,
                    "sectors": ["public", "citizen"], "lots": ["o2", "o11"], "effect": "4",
                    "starts_on": "2026-03-09", "ends_on": None}
-    parsed = {f.id: parse(f, got.get(f.id), 2000) for f in EVERY_KIND.question.fields}
+    parsed = {f.id: parse(f, got.get(f.id), 2000, EN) for f in EVERY_KIND.question.fields}
     assert parsed == {"title": "Library late hours", "body": "", "consent": "coalition", "many": None,
                       "sectors": ["public", "citizen"], "lots": ["o2", "o11"], "effect": 4,
                       "starts_on": "2026-03-09", "ends_on": None}
@@ -422,7 +426,7 @@ def test_action_of_accepts_only_a_well_formed_reference():
 
 def test_a_huge_reply_stays_under_the_budget_and_keeps_the_question():
     long = "Lorem ipsum dolor sit amet, " * 18  # ~500 characters each
-    reply = Reply(tuple(Text(f"{n}: {long}") for n in range(200)), ask(yes_no("ok", "Carry on?")))
+    reply = Reply(tuple(Text(f"{n}: {long}") for n in range(200)), ask(yes_no(None, "ok", "Carry on?", "Yes", "No")))
     data = card(reply)
     check(data)
     size = len(json.dumps(data))
