@@ -80,10 +80,16 @@ class Engine:
     def texts(self, actor: Actor) -> Texts:
         return self.config.texts(actor.language)
 
-    def say(self, ref: ConversationRef, key: str, **values: Any) -> Reply:
-        """One of the library's texts for whoever is at `ref`, in their language as far as
-        the platform tells (for adapters' own notes: errors, greetings)."""
-        texts = self.texts(self.actor(ref))
+    async def say(self, ref: ConversationRef, key: str, **values: Any) -> Reply:
+        """One of the library's texts for whoever is at `ref`, in their language (for the
+        adapters' own notes: errors, greetings)."""
+        actor = self.actor(ref)
+        try:
+            async with self.store.unit() as unit:
+                actor = await self._speaking(unit, actor, ref)
+        except Exception:  # the note may be about the database being away: the platform's word then
+            log.warning("no stored language for %s; using the platform's", actor.member_id)
+        texts = self.texts(actor)
         return dress(Reply(blocks=(Text(texts.t(key, **values)),)), texts)
 
     async def current(self, ref: ConversationRef, caps: Capabilities) -> list[Reply]:
@@ -189,7 +195,10 @@ class Engine:
         actor = self.actor(event.ref, state and state.coalition_id, await unit.granted_coordinators())
         actor = await self._speaking(unit, actor, event.ref)
         texts = self.texts(actor)
-        return [dress(r, texts) for r in await self._route(unit, actor, caps, state, event)]
+        replies = await self._route(unit, actor, caps, state, event)
+        # News for a coalition's channel is in the coalition's language, the rest in the member's.
+        return [dress(r, self.config.texts(self.config.language_of(r.to_coalition)) if r.to_coalition else texts)
+                for r in replies]
 
     async def _route(self, unit, actor, caps, state, event: Message | Interaction) -> list[Reply]:
         if isinstance(event, Interaction):
@@ -359,6 +368,7 @@ class Engine:
             today=now.astimezone(zone).date(),
             read=unit,
             texts=texts,
+            news=config.texts(config.language_of(actor.coalition_id)),
             principles=config.principles_in(texts),
             limits=config.limits,
             data=data,

@@ -62,6 +62,7 @@ class Context:
     today: date
     read: Reader
     texts: Texts  # the member's language: its texts, and Babel's formatting of dates and numbers
+    news: Texts  # the coalition's language, for what goes to its channel (`announce`)
     principles: Sequence[Any]  # each with number, title, question
     limits: Any  # max_answer_length, max_title_length, max_experiment_weeks
     data: dict[str, Any] = field(default_factory=dict)

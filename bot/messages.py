@@ -20,12 +20,7 @@ class Messages:
         self.store, self.config = store, config
 
     async def texts(self, member_id: str | None, coalition_id: str) -> Texts:
-        """The recipient's language: a member's choice or platform locale, else the coalition's."""
-        chosen = locale = None
-        if member_id is not None:
-            async with self.store.unit() as unit:
-                chosen, locale = await unit.language_of(member_id)
-        return self.config.texts(chosen, locale, self.config.language_of(coalition_id))
+        return await recipient_texts(self.store, self.config, member_id, coalition_id)
 
     async def prompt(self, payload: Mapping[str, Any], t: Texts) -> Reply:
         """A scheduled invitation: the prompt and a button that starts the flow."""
@@ -89,6 +84,16 @@ class Messages:
         async with self.store.unit() as unit:
             experiment = await unit.experiment(round.experiment_id)
         return experiment.title if experiment else t("format.experiment", id=round.experiment_id)
+
+
+async def recipient_texts(store: Store, config: Any, member_id: str | None, coalition_id: str) -> Texts:
+    """Whom the bot writes to on its own, in which language: a member's choice or platform
+    locale, else the coalition's (a channel's is always the coalition's)."""
+    chosen = locale = None
+    if member_id is not None:
+        async with store.unit() as unit:
+            chosen, locale = await unit.language_of(member_id)
+    return config.texts(chosen, locale, config.language_of(coalition_id))
 
 
 def _invite(text: str, label: str, command: str, hint: str | None = None) -> Reply:

@@ -402,8 +402,9 @@ class Schedules(Protocol):
 
     async def zones(self) -> Mapping[str, str]: ...
 
-    async def save_locale(self, member_id: str, locale: str, now: datetime) -> None:
-        """The locale a member's platform reports (Slack profile, Teams client), e.g. 'da-DK'."""
+    async def save_locale(self, member_id: str, locale: str | None, now: datetime) -> None:
+        """The locale a member's platform reports (Slack profile, Teams client), e.g. 'da-DK';
+        None: it tells nothing (any earlier one is forgotten)."""
         ...
 
     async def languages(self) -> Mapping[str, tuple[str | None, str | None]]:

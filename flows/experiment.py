@@ -62,9 +62,10 @@ class StartSmall(Flow):
             a["partners"], starts, ends, a["measures"], a["owner"] or ctx.actor.name,
         )
         dates = {"title": a["title"], "starts": ctx.texts.date(starts), "ends": ctx.texts.date(ends)}
-        news = (
-            Text(ctx.t("experiment.announce", owner=record.owner, **dates)),
-            Text(ctx.t("experiment.announce_details", action=a["action"], effect=a["effect"],
-                       stakeholders=ctx.texts.listing(groups))),
+        said_there = {"title": a["title"], "starts": ctx.news.date(starts), "ends": ctx.news.date(ends)}
+        news = (  # in the coalition's language: it goes to their channel
+            Text(ctx.news.t("experiment.announce", owner=record.owner, **said_there)),
+            Text(ctx.news.t("experiment.announce_details", action=a["action"], effect=a["effect"],
+                            stakeholders=ctx.news.listing(groups))),
         )
         return Done(records=(record,), say=said(ctx.t("experiment.saved", **dates)), announce=news)

@@ -110,5 +110,5 @@ class Framing(Flow):
         count = await ctx.read.open_perspective_count(ctx.coalition.id)
         record = Frame(ctx.coalition.id, ctx.actor.member_id, chosen.id)
         closed = ctx.t("frame.closed", statement=chosen.statement, count=count)
-        news = ctx.t("frame.announce", statement=chosen.statement)
+        news = ctx.news.t("frame.announce", statement=chosen.statement)
         return Done(records=(record,), say=said(closed), announce=said(news))

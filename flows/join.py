@@ -43,7 +43,8 @@ class Join(Flow):
         )
         sector = label(ctx, "sector", a["sector"])
         saved = ctx.t("join.saved", name=ctx.actor.name, sector=sector)
-        news = ctx.t("join.announce", name=ctx.actor.name, sector=sector, organisation=a["organisation"])
+        news = ctx.news.t("join.announce", name=ctx.actor.name, organisation=a["organisation"],
+                          sector=ctx.news.get(f"labels.sector.{a['sector']}", sector))
         return Go("offer", records=(profile,), say=said(saved), announce=said(news))
 
     async def ask_offer(self, ctx: Context) -> Question:

@@ -54,8 +54,8 @@ class AmbassadorStory(Flow):
         )
         news: tuple = ()
         if a["consent"] != Consent.PRIVATE:  # "only me" is never shown to anyone else
-            author = ctx.t("story.someone") if anonymous else ctx.actor.name
-            news = (Text(ctx.t("story.announce", title=a["title"], author=author)), Text(excerpt(a["body"], 500)))
+            author = ctx.news.t("story.someone") if anonymous else ctx.actor.name
+            news = (Text(ctx.news.t("story.announce", title=a["title"], author=author)), Text(excerpt(a["body"], 500)))
         return Done(records=(record,), say=said(saved), announce=news)
 
     async def ask_withdraw(self, ctx: Context) -> Question:

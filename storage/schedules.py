@@ -136,7 +136,7 @@ class SqlSchedules:
                 .on_conflict_do_update(index_elements=["member_id"], set_=fresh)
             )
 
-    async def save_locale(self, member_id: str, locale: str, now: datetime) -> None:
+    async def save_locale(self, member_id: str, locale: str | None, now: datetime) -> None:
         async with self._begin() as db:
             await save_language(db, member_id, {"locale": locale}, now)
 

@@ -43,6 +43,7 @@ from adapters.slack import events, render
 from adapters.slack.events import Origin
 from adapters.slack.settings import SlackSettings, SlackSettingsError
 from bot.engine import Engine
+from bot.i18n import language_code
 from bot.types import ActionRef, Capabilities, ConversationRef, Event
 from bot.ui import Ask, Kind, Reply, Text
 
@@ -91,7 +92,7 @@ class SlackBot:
         self._referenced: dict[tuple[str, str], float] = {}
         self._profiled: dict[str, float] = {}
         self._zones: dict[str, str] = {}
-        self._locales: dict[str, str] = {}
+        self._locales: dict[str, str | None] = {}
         self.verifier = SignatureVerifier(settings.signing_secret) if settings.signing_secret else None
         client = AsyncWebClient(
             token=settings.bot_token if settings.mode != "oauth" else None,
@@ -223,7 +224,7 @@ class SlackBot:
         async def work() -> None:
             [reply] = await self.engine.current(ref, CAPABILITIES) or [None]
             if reply is None or reply.ask.action != ActionRef.decode(action.get("value", "::0")):
-                note = self.engine.say(ref, "ui.moved_on")
+                note = await self.engine.say(ref, "ui.moved_on")
                 await self._say(client, note, replace(origin, replace=False))
                 return
             view = render.modal(reply.ask, origin.meta)
@@ -239,7 +240,7 @@ class SlackBot:
         except asyncio.TimeoutError:
             # Too slow to answer inside the ack: close the modal and tell the member.
             await ack()
-            await self._say(client, self.engine.say(interaction.ref, "ui.too_slow"), origin)
+            await self._say(client, await self.engine.say(interaction.ref, "ui.too_slow"), origin)
             return
         asks = [r for r in replies if r.ask]
         if asks and asks[-1].ask.errors and asks[-1].ask.action == interaction.action:
@@ -301,7 +302,7 @@ class SlackBot:
             replies = await self.engine.handle(event, CAPABILITIES)
         except Exception:
             log.exception("slack: handling %s failed", event.event_id)
-            replies = [self.engine.say(event.ref, "ui.error")]
+            replies = [await self.engine.say(event.ref, "ui.error")]
         await self._deliver(client, replies, origin)
         await self._learn(client, event.ref)
 
@@ -315,8 +316,8 @@ class SlackBot:
         if now - self._referenced.get((member_id, ref.tenant), -REFERENCE_EVERY) >= REFERENCE_EVERY:
             self._referenced[(member_id, ref.tenant)] = now
             await self._save_reference(ref, member_id)
-        # Only members of app.yaml get messages from the outbox, so only their zones matter.
-        if member is not None and now - self._profiled.get(member_id, -PROFILE_EVERY) >= PROFILE_EVERY:
+        # Everyone who writes may get messages from the outbox later (their zone and language).
+        if now - self._profiled.get(member_id, -PROFILE_EVERY) >= PROFILE_EVERY:
             self._profiled[member_id] = now  # before the call: one look-up a day, even if it fails
             await self._save_profile(client, ref.user, member_id)
 
@@ -338,9 +339,9 @@ class SlackBot:
         except Exception as error:
             log.warning("slack: users.info for %s failed: %r", user, error)
             return
-        locale = profile.get("locale")
-        if isinstance(locale, str) and 0 < len(locale) <= 35 and self._locales.get(member_id) != locale:
-            try:  # the language of their Slack client, e.g. "da-DK"
+        locale = _locale(profile.get("locale"))
+        if self._locales.get(member_id) != locale:  # None first: nothing to store
+            try:
                 await self.engine.store.save_locale(member_id, locale, datetime.now(timezone.utc))
                 self._locales[member_id] = locale
             except Exception:
@@ -368,10 +369,10 @@ class SlackBot:
                 # A form, and a fresh trigger to open it with (it expires 3 s after the click).
                 trigger, origin.trigger_id = origin.trigger_id, None
                 if reply.blocks:
-                    await self._say(client, Reply(blocks=reply.blocks), origin)
+                    await self._say(client, replace(reply, ask=None), origin)
                 if await self._call(client.views_open, trigger_id=trigger, view=render.modal(ask, origin.meta)):
                     continue
-                reply = Reply(ask=ask)  # the modal failed to open: offer the Answer button instead
+                reply = replace(reply, blocks=(), ask=ask)  # the modal failed to open: offer the Answer button
             await self._say(client, reply, origin)
 
     async def _threaded(self, client: AsyncWebClient, replies: list[Reply], origin: Origin) -> None:
@@ -397,10 +398,11 @@ class SlackBot:
         if not channel:
             return  # the coalition has no Slack channel in app.yaml
         headline, details = reply.blocks[:1], reply.blocks[1:]
-        posted = await self._call(client.chat_postMessage, channel=channel, **render.message(Reply(blocks=headline)))
+        posted = await self._call(client.chat_postMessage, channel=channel,
+                                  **render.message(Reply(blocks=headline, chrome=reply.chrome)))
         if posted and details:
             await self._call(client.chat_postMessage, channel=channel, thread_ts=posted["ts"],
-                             **render.message(Reply(blocks=details)))
+                             **render.message(Reply(blocks=details, chrome=reply.chrome)))
 
     async def _say(self, client: AsyncWebClient, reply: Reply, origin: Origin) -> None:
         payload = render.message(reply)
@@ -423,6 +425,15 @@ class SlackBot:
             hint = " (not retried)" if code in PERMANENT else ""
             log.error("slack: %s failed: %s%s", method.__name__, code, hint)
             return None
+
+
+def _locale(value: Any) -> str | None:
+    """The language a Slack profile tells, if it tells one. Slack has no Danish interface, so a
+    Danish member's Slack runs in English: an English locale says nothing about the member and
+    must not outrank their coalition's language (nor does a language we do not speak)."""
+    if not isinstance(value, str) or not 0 < len(value) <= 35:
+        return None
+    return value if language_code(value) not in (None, "en") else None
 
 
 def _zone(name: Any) -> str | None:

@@ -29,7 +29,8 @@ from adapters.ratelimit import Limiter
 from adapters.teams import events, render
 from adapters.teams.auth import ReusingAuthentication
 from adapters.teams.settings import TeamsSettings
-from bot.engine import Engine
+from bot.engine import Engine, dress
+from bot.messages import recipient_texts
 from bot.types import Capabilities, ConversationRef
 from bot.ui import Ask, Context, Reply, Text
 
@@ -161,7 +162,7 @@ class TeamsBot:
             await self._remember(roster)
         bot_added = any(m.id == bot for m in activity.members_added or []) or activity.action == "add"
         if bot_added and ref.extra.get("kind") == "personal":
-            await self._send_in_turn(turn, self.engine.say(ref, "ui.hello"))
+            await self._send_in_turn(turn, await self.engine.say(ref, "ui.hello"))
 
     async def _on_message(self, turn: TurnContext, ref: ConversationRef) -> None:
         activity = turn.activity
@@ -376,8 +377,8 @@ class TeamsBot:
             for leader in coalition.leaders:
                 ref = await self.engine.store.reference_for(events.PLATFORM, leader, "personal")
                 if ref and leader != member_id:
-                    texts = self.engine.config.texts(self.engine.config.language_of(coalition.id))
-                    note = Reply.text(texts.t("ui.unreachable_teams", name=name, reason=reason))
+                    texts = await recipient_texts(self.engine.store, self.engine.config, leader, coalition.id)
+                    note = dress(Reply.text(texts.t("ui.unreachable_teams", name=name, reason=reason)), texts)
                     try:
                         await self.send(ref, [note], leader, report=False)  # no report chains
                     except Exception as error:
@@ -388,7 +389,7 @@ class TeamsBot:
         if turn.activity.type != ActivityTypes.message:
             return  # a proactive turn: nobody is waiting for an answer
         try:
-            note = self.engine.say(events.reference(turn.activity), "ui.error")
+            note = await self.engine.say(events.reference(turn.activity), "ui.error")
             await turn.send_activity(note.blocks[0].text)
         except Exception:
             pass

@@ -17,6 +17,11 @@ whole workspace; both may hold at once) with 429s; `respond` overrides the defau
 of a method. Posted messages are kept per channel (`messages`, updated by chat.update) and
 `conversations.history` answers from them; `real_ts=True` makes their ts the current time
 (so `oldest` filters like Slack's) instead of a fixed, repeatable sequence.
+
+users.info answers a made-up profile (time zone Europe/Copenhagen) that `users` extends per
+user id, e.g. `slack.users["U_MO"] = {"tz": "America/New_York", "locale": "da-DK"}`. As Slack
+does, `locale` (default "en-US"; None: the profile has none) is only in the answer when the
+call asks with `include_locale`; `lookups()` tells which calls did.
 """
 
 from __future__ import annotations
@@ -89,7 +94,8 @@ class FakeSlack(ThreadedServer):
         self.bot_user_id, self.bot_id, self.app_id = bot_user_id, bot_id, app_id
         self.token_rotation = token_rotation  # oauth.v2.access returns refresh_token/expires_in
         self.socket_url: str | None = None  # apps.connections.open answers this url
-        self.users: dict[str, dict[str, Any]] = {}  # extra users.info fields per user id
+        # Extra users.info fields per user id; "locale" is answered only to include_locale.
+        self.users: dict[str, dict[str, Any]] = {}
         self._calls: list[Call] = []
         self._lock = threading.Lock()
         self._faults: dict[str, deque[_Fault]] = defaultdict(deque)
@@ -166,6 +172,12 @@ class FakeSlack(ThreadedServer):
     def rate_limited(self, method: str | None = None) -> int:
         """How many calls (of `method`, or any) were answered 429."""
         return sum(1 for c in self.calls(method) if c.answered == 429)
+
+    def lookups(self, *, with_locale: bool | None = None) -> list[str]:
+        """The user ids of the users.info calls so far, in order; `with_locale=True` only those
+        that asked for the locale (`include_locale`), False only those that did not."""
+        return [str(c.args.get("user", "")) for c in self.calls("users.info")
+                if with_locale is None or _true(c.args.get("include_locale")) == with_locale]
 
     def _timeout(self, method: str, count: int, timeout: float) -> TimeoutError:
         seen = ", ".join(c.method for c in self.calls()) or "nothing"
@@ -340,7 +352,7 @@ class FakeSlack(ThreadedServer):
             case "conversations.history":
                 return ok | self._history(a)
             case "users.info":
-                return ok | {"user": self._user(a.get("user", ""))}
+                return ok | {"user": self._user(a.get("user", ""), locale=_true(a.get("include_locale")))}
             case "oauth.v2.access":
                 return ok | self._installation(refresh=a.get("grant_type") == "refresh_token")
             case "apps.connections.open":
@@ -384,16 +396,22 @@ class FakeSlack(ThreadedServer):
             "hash": f"{time.time():.6f}.{next(self._ids):08x}",
         }  # fmt: skip
 
-    def _user(self, user_id: str) -> dict[str, Any]:
-        tz = self.users.get(user_id, {}).get("tz", "Europe/Copenhagen")
+    def _user(self, user_id: str, locale: bool = False) -> dict[str, Any]:
+        """A profile; like Slack, its `locale` only when asked for (and when it has one)."""
+        extra = dict(self.users.get(user_id, {}))
+        language = extra.pop("locale", "en-US")
+        tz = extra.get("tz", "Europe/Copenhagen")
         offset = datetime.now(ZoneInfo(tz)).utcoffset()
         name = user_id.lower()
-        return {
+        user = {
             "id": user_id, "team_id": self.team_id, "name": name, "real_name": f"User {user_id}",
-            "deleted": False, "is_bot": False, "is_admin": False, "locale": "en-US",
+            "deleted": False, "is_bot": False, "is_admin": False,
             "tz": tz, "tz_label": tz, "tz_offset": int(offset.total_seconds()) if offset else 0,
             "profile": {"real_name": f"User {user_id}", "display_name": name, "team": self.team_id},
-        } | self.users.get(user_id, {})  # fmt: skip
+        } | extra  # fmt: skip
+        if locale and language is not None:
+            user["locale"] = language
+        return user
 
     def _installation(self, refresh: bool) -> dict[str, Any]:
         n = next(self._ids)

@@ -210,10 +210,12 @@ def card_submit(
     aad_id: str | None = None,
     bot_id: str = BOT_ID,
     bot_name: str = BOT_NAME,
+    locale: str = "en-US",
+    timezone: str = TIMEZONE,
 ) -> Activity:
     """What Teams posts when a user presses an Adaptive Card `Action.Submit`: a message with
     the card's inputs and the action's `data` merged in `value`, no text, `replyToId` = the card's
-    activity id."""
+    activity id. Like every message, it carries the client's `locale` and time zone."""
     conversation, channel_data = _where(
         conversation_type, user_id=user_id, tenant=tenant, conversation_id=conversation_id, team_id=team_id,
         channel_id=channel_id, thread_id=reply_to_id, bot_id=bot_id,
@@ -221,7 +223,8 @@ def card_submit(
     activity = _envelope(
         "message", user_id=user_id, name=name, aad_id=aad_id, conversation=conversation,
         channel_data=channel_data | {"source": {"name": "message"}, "legacy": {"replyToId": f"1:{reply_to_id}"}},
-        service_url=service_url, activity_id=activity_id, bot_id=bot_id, bot_name=bot_name,
+        service_url=service_url, activity_id=activity_id, bot_id=bot_id, bot_name=bot_name, locale=locale,
+        timezone=timezone,
     )  # fmt: skip
     return activity | {"replyToId": reply_to_id, "value": value}
 
@@ -240,6 +243,8 @@ def card_execute(
     channel_id: str | None = None,
     bot_id: str = BOT_ID,
     bot_name: str = BOT_NAME,
+    locale: str = "en-US",
+    timezone: str = TIMEZONE,
 ) -> Activity:
     """An Adaptive Card `Action.Execute` (Universal Actions): an `adaptiveCard/action` invoke,
     which the bot must answer in the HTTP response (status 200 + an invoke body)."""
@@ -250,7 +255,7 @@ def card_execute(
     activity = _envelope(
         "invoke", user_id=user_id, name=None, aad_id=None, conversation=conversation,
         channel_data=channel_data | {"source": {"name": "message"}}, service_url=service_url,
-        activity_id=f"f:{uuid.uuid4()}", bot_id=bot_id, bot_name=bot_name,
+        activity_id=f"f:{uuid.uuid4()}", bot_id=bot_id, bot_name=bot_name, locale=locale, timezone=timezone,
     )  # fmt: skip
     activity |= {"name": "adaptiveCard/action",
                  "value": {"action": {"type": "Action.Execute", "verb": verb, "data": data or {}},
@@ -325,8 +330,10 @@ def installation_update(
     service_url: str = DEFAULT_SERVICE_URL,
     bot_id: str = BOT_ID,
     bot_name: str = BOT_NAME,
+    locale: str = "en-US",
 ) -> Activity:
-    """The app installed in / removed from a team (`team_id`) or a user's personal scope."""
+    """The app installed in / removed from a team (`team_id`) or a user's personal scope, by
+    someone whose Teams client speaks `locale`."""
     if team_id:
         channel = channel_id or team_id
         conversation = {"isGroup": True, "conversationType": "channel", "tenantId": tenant,
@@ -343,9 +350,9 @@ def installation_update(
     activity = _envelope(
         "installationUpdate", user_id=user_id, name=None, aad_id=None, conversation=conversation,
         channel_data=channel_data, service_url=service_url, activity_id=f"f:{uuid.uuid4()}", bot_id=bot_id,
-        bot_name=bot_name,
+        bot_name=bot_name, locale=locale,
     )  # fmt: skip
-    activity["entities"] = [{"type": "clientInfo", "locale": "en-US"}]
+    activity["entities"] = [{"type": "clientInfo", "locale": locale}]
     del activity["localTimezone"]
     return activity | {"action": action}
 

@@ -113,7 +113,8 @@ def danish_context():
     return Context(
         actor=Actor("lea", "Lea Leader", "harbour"), coalition=harbour, movement=SimpleNamespace(name="M"),
         capabilities=Capabilities(), now=now, today=date(2026, 12, 2), read=None,
-        texts=Texts("da", {**english, **DANISH}), principles=(), limits=None, coalitions=(harbour,),
+        texts=Texts("da", {**english, **DANISH}), news=Texts("en", english), principles=(), limits=None,
+        coalitions=(harbour,),
     )
 
 
