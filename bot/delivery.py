@@ -135,7 +135,7 @@ class Delivery:
             return await self._to_channel(row, who)
         sender = self._sender_for(who)
         if sender is None:
-            raise DeliveryError("no chat platform of theirs is connected", permanent=True)
+            raise DeliveryError("no_platform", permanent=True)  # no chat platform of theirs is connected
         if row.kind in MEMBER_KINDS_IN_QUIET:
             grace = timedelta(hours=self.config.delivery.grace_hours)
             if row.source.startswith("schedule:") and now - row.due_at > grace:

@@ -78,12 +78,17 @@ class Messages:
     def notice(self, payload: Mapping[str, Any], t: Texts) -> Reply:
         name = self.config.member(payload["member"])
         return Reply.text(t("delivery.unreachable", name=name.name if name else payload["member"],
-                            platform=payload["platform"].capitalize(), reason=payload["reason"]))
+                            platform=payload["platform"].capitalize(), reason=reason(payload["reason"], t)))
 
     async def _experiment(self, round: RoundInfo, t: Texts) -> str:
         async with self.store.unit() as unit:
             experiment = await unit.experiment(round.experiment_id)
         return experiment.title if experiment else t("format.experiment", id=round.experiment_id)
+
+
+def reason(code: str, t: Texts) -> str:
+    """Why a send failed, in the reader's words where the library knows the code."""
+    return t.get(f"reasons.{code}") or f"`{code}`"
 
 
 async def recipient_texts(store: Store, config: Any, member_id: str | None, coalition_id: str) -> Texts:

@@ -129,6 +129,22 @@ TEXTS: dict[str, dict[str, str]] = {
         "console_from_bot": "[a message from the bot]",
         "console_updated": "[updated]",
     },
+    # Why a member could not be reached, as leaders are told (`{reason}`): the codes the
+    # senders and the platforms give. A code not listed here is shown as it is.
+    "reasons": {
+        "no_address": "they have no chat with the app yet; they must install it or write to it once",
+        "no_account": "app.yaml gives no account of theirs on this platform",
+        "no_installation": "the app is not installed in their Slack workspace yet",
+        "no_platform": "none of their chat platforms is connected to the bot",
+        "no_token": "the bot has no Slack token (SLACK_BOT_TOKEN)",
+        "account_inactive": "their account is deactivated",
+        "user_not_found": "the account is not found",
+        "user_disabled": "their account is disabled",
+        "cannot_dm_bot": "the app cannot write to them",
+        "messages_tab_disabled": "the app's Messages tab is turned off",
+        "ConversationBlockedByUser": "they blocked the app",
+        "BotNotInConversationRoster": "the app is not in their team or chat",
+    },
     "format": {
         "when": "{day} at {time}",
         "experiment": "experiment {id}",

@@ -55,7 +55,7 @@ TOKEN_TTL = 60.0  # seconds a bot token read from the installation store is reus
 # The token no longer works: look it up (or refresh it) again before the next send.
 STALE_TOKEN = {"invalid_auth", "token_revoked", "token_expired", "not_authed", "account_inactive"}
 HISTORY_PAGES = 5  # conversations.history pages (100 messages each) already_sent looks through
-NO_INSTALLATION = "no Slack installation for this member's workspace yet"
+NO_INSTALLATION = "no_installation"  # no Slack installation for the member's workspace yet
 
 
 @dataclass
@@ -183,7 +183,7 @@ class SlackSender(Budgeted):
     def _user(self, member_id: str) -> str:
         user = self.config.address(member_id, PLATFORM)
         if not user:
-            raise DeliveryError("no Slack account known for them", permanent=True)
+            raise DeliveryError("no_account", permanent=True)  # app.yaml gives them no Slack id
         return user
 
     async def _dm(self, team: str, client: AsyncWebClient, user: str) -> str:
@@ -216,7 +216,7 @@ class SlackSender(Budgeted):
             ref = await self.store.reference_for(PLATFORM, member_id, None)
             if ref is not None and ref.tenant:
                 return ref.tenant
-        raise DeliveryError("no Slack installation for this coalition's workspace yet", permanent=True)
+        raise DeliveryError(NO_INSTALLATION, permanent=True)  # for this coalition's workspace
 
     async def _conversation_team(self, conversation: str) -> str:
         if not self.oauth:
@@ -248,7 +248,7 @@ class SlackSender(Budgeted):
     async def _token(self, team: str) -> str:
         if not self.oauth:
             if not self.settings.bot_token:
-                raise DeliveryError("no SLACK_BOT_TOKEN", permanent=True)
+                raise DeliveryError("no_token", permanent=True)  # SLACK_BOT_TOKEN is not set
             return self.settings.bot_token
         cached = self._tokens.get(team)
         if cached is not None and self._fresh(cached):

@@ -30,7 +30,7 @@ from adapters.teams import events, render
 from adapters.teams.auth import ReusingAuthentication
 from adapters.teams.settings import TeamsSettings
 from bot.engine import Engine, dress
-from bot.messages import recipient_texts
+from bot.messages import reason as said_reason, recipient_texts
 from bot.types import Capabilities, ConversationRef
 from bot.ui import Ask, Context, Reply, Text
 
@@ -378,7 +378,8 @@ class TeamsBot:
                 ref = await self.engine.store.reference_for(events.PLATFORM, leader, "personal")
                 if ref and leader != member_id:
                     texts = await recipient_texts(self.engine.store, self.engine.config, leader, coalition.id)
-                    note = dress(Reply.text(texts.t("ui.unreachable_teams", name=name, reason=reason)), texts)
+                    why = said_reason(reason, texts)
+                    note = dress(Reply.text(texts.t("ui.unreachable_teams", name=name, reason=why)), texts)
                     try:
                         await self.send(ref, [note], leader, report=False)  # no report chains
                     except Exception as error:

@@ -31,7 +31,7 @@ from bot.ui import Reply
 
 log = logging.getLogger(__name__)
 
-NO_ADDRESS = "no Teams address yet: they must install the app or write to it first"
+NO_ADDRESS = "no_address"  # no Teams address yet: they must install the app or write to it first
 REFUSED = {400, 413}  # a malformed or too large message: sending it again cannot help
 
 
@@ -65,7 +65,7 @@ class TeamsSender(Budgeted):
 
     async def to_member(self, member_id: str, reply: Reply, tag: str) -> Delivered:
         if not self.reaches(member_id):
-            raise DeliveryError("no Teams account known for them", permanent=True)
+            raise DeliveryError("no_account", permanent=True)  # app.yaml gives them no Teams id
         ref = await self._personal_chat(member_id)
         activity_id = await self._post(ref, reply, member_id)
         return Delivered(events.PLATFORM, ref.conversation, activity_id)

@@ -109,7 +109,7 @@ async def test_a_permanent_failure_is_never_retried_and_leaders_are_told(engine,
     await delivery.run_once()
     assert (await states(store, f"round:{round.id}"))[("invite", "member:mo")] == FAILED
     await delivery.run_once()  # the leaders' notice
-    assert any("I could not reach Mo Member on Slack: account_inactive" in t for t in recorder.texts("lea"))
+    assert any("I could not reach Mo Member on Slack: their account is deactivated." in t for t in recorder.texts("lea"))
     clock.now += timedelta(hours=1)
     await delivery.run_once()
     assert recorder.texts("mo") == []

@@ -36,3 +36,11 @@ def test_commands_are_shown_in_the_members_words():
     assert DA.command("impact 12") == "effekt 12"
     assert DA.command("reflect 3") == "refleksion 3"
     assert EN.command("checkin close") == "checkin close"
+
+
+def test_why_a_member_was_unreachable_reads_in_the_leaders_language():
+    from bot.messages import reason
+
+    assert reason("account_inactive", DA) == "kontoen er deaktiveret"
+    assert reason("ConversationBlockedByUser", EN) == "they blocked the app"
+    assert reason("HTTP 418", DA) == "`HTTP 418`"  # a code the library does not know: shown as it is

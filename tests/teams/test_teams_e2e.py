@@ -322,7 +322,7 @@ async def test_a_blocked_member_is_marked_and_leaders_are_told(tmp_path, teams_e
     assert result.returncode == 1 and "nothing was delivered to mo" in result.stderr
     assert len([c for c in connector.calls() if c.answered == 403]) == 1  # never retried
     told = [c for c in connector.calls() if c.conversation_id == personal_conversation_id("29:lea")]
-    assert told and "could not reach Mo Member" in told[0].text and "ConversationBlockedByUser" in told[0].text
+    assert told and "could not reach Mo Member in Teams (they blocked the app)" in told[0].text
     store = open_store(teams_server.database_url)
     try:
         assert await store.unreachable("teams") == [("mo", "ConversationBlockedByUser")]

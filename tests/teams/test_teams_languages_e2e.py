@@ -389,4 +389,4 @@ async def test_a_leader_is_told_of_an_unreachable_member_in_the_leaders_language
     result = notify(teams_env, tmp_path, "mo", "Are you there?")
     assert result.returncode == 1
     [told] = [c for c in connector.calls() if c.conversation_id == LEA]
-    assert "Jeg kunne ikke nå Mo Member i Teams (ConversationBlockedByUser)" in told.text
+    assert "Jeg kunne ikke nå Mo Member i Teams (vedkommende har blokeret appen)" in told.text
