@@ -125,7 +125,7 @@ class Engine:
         """Who is talking, in which coalition (an active flow's own, else resolved from `ref`).
         `granted`: coordinators named in chat, besides app.yaml's."""
         member = self.config.member_for(ref.platform, ref.user)
-        member_id = member.id if member else f"{ref.platform}:{ref.user}"
+        member_id = self.member_id(ref)
         name = member.name if member else str(ref.extra.get("name") or ref.user)
         coalition = self.config.coalition(coalition_id) if coalition_id else None
         coalition = coalition or self._coalition_for(ref, member_id)
@@ -136,14 +136,21 @@ class Engine:
         locale = ref.extra.get("locale")
         return replace(actor, language=self.language(actor.coalition_id, locale=locale), locale=locale)
 
+    def member_id(self, ref: ConversationRef) -> str:
+        """app.yaml's id of whoever is at `ref`, else "<platform>:<user id>"."""
+        member = self.config.member_for(ref.platform, ref.user)
+        return member.id if member else f"{ref.platform}:{ref.user}"
+
     def language(self, coalition_id: str | None, chosen: str | None = None, locale: str | None = None) -> str:
         """Whom we write to in which language: their choice, their platform's locale, their
         coalition's language, the movement's."""
         return self.config.texts(chosen, locale, self.config.language_of(coalition_id)).code
 
-    async def _speaking(self, unit: Unit, actor: Actor, ref: ConversationRef | None = None) -> Actor:
-        """`actor` with the language they chose or their platform last reported."""
-        chosen, stored = await unit.language_of(actor.member_id)
+    async def _speaking(self, unit: Unit, actor: Actor, ref: ConversationRef | None = None,
+                        known: tuple[str | None, str | None] | None = None) -> Actor:
+        """`actor` with the language they chose or their platform last reported (`known`: as
+        already read)."""
+        chosen, stored = known or await unit.language_of(actor.member_id)
         locale = (ref.extra.get("locale") if ref else None) or stored
         return replace(actor, language=self.language(actor.coalition_id, chosen, locale), locale=locale)
 
@@ -192,8 +199,9 @@ class Engine:
 
     async def _dispatch(self, unit: Unit, event: Message | Interaction, caps: Capabilities):
         state = await unit.load_state(event.ref.key)
-        actor = self.actor(event.ref, state and state.coalition_id, await unit.granted_coordinators())
-        actor = await self._speaking(unit, actor, event.ref)
+        granted, chosen, locale = await unit.speaker(self.member_id(event.ref))
+        actor = self.actor(event.ref, state and state.coalition_id, granted)
+        actor = await self._speaking(unit, actor, event.ref, (chosen, locale))
         texts = self.texts(actor)
         replies = await self._route(unit, actor, caps, state, event)
         # News for a coalition's channel is in the coalition's language, the rest in the member's.

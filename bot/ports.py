@@ -148,6 +148,10 @@ class Reader(Protocol):
         """(the language the member chose, their platform's locale); either may be None."""
         ...
 
+    async def speaker(self, member_id: str) -> tuple[frozenset[str], str | None, str | None]:
+        """`granted_coordinators()` and `language_of(member_id)` in one query (every turn needs both)."""
+        ...
+
     async def round(self, round_id: int) -> RoundInfo | None: ...
 
     async def open_round(self, coalition_id: str) -> RoundInfo | None:

@@ -12,7 +12,8 @@ from contextlib import asynccontextmanager
 from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import Float, Insert, Select, case, cast, delete, func, or_, select, update
+from sqlalchemy import (Float, Insert, Select, String, case, cast, delete, func, literal_column, null, or_, select,
+                        union_all, update)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import records as r
@@ -349,6 +350,23 @@ class SqlUnit:
         t = MemberLanguage
         row = (await self._db.execute(select(t.chosen, t.locale).where(t.member_id == member_id))).one_or_none()
         return (row.chosen, row.locale) if row else (None, None)
+
+    async def speaker(self, member_id: str) -> tuple[frozenset[str], str | None, str | None]:
+        # One round trip for what every turn needs: the coordinators named in chat, and the
+        # member's language ('g' rows are grants, the 'l' row is the language).
+        g, t = CoordinatorGrantRow, MemberLanguage
+        nothing = cast(null(), String(35))
+        rows = await self._db.execute(union_all(
+            select(literal_column("'g'"), g.member_id, nothing, nothing),
+            select(literal_column("'l'"), t.member_id, t.chosen, t.locale).where(t.member_id == member_id),
+        ))
+        granted, chosen, locale = set(), None, None
+        for kind, member, row_chosen, row_locale in rows:
+            if kind == "g":
+                granted.add(member)
+            else:
+                chosen, locale = row_chosen, row_locale
+        return frozenset(granted), chosen, locale
 
     async def _close_frame(self, frame: r.Frame, now: datetime) -> int:
         """Insert the frame and link everything of the open round to it."""
