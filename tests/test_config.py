@@ -187,11 +187,10 @@ def test_unknown_prompt_key(tmp_path):
 def test_unknown_prompt_flow_and_empty_text(tmp_path):
     change = lambda d: d.update(prompts={"storyy": {"title": "x"}, "story": {"body": " "}})  # noqa: E731
     path, msg = broken(tmp_path, change, default_prompts=PROMPTS)
-    assert msg.splitlines() == [
-        f"{path}: prompts.storyy.title: unknown flow 'storyy'; known flows: answers, commands, engine, flows, "
-        "format, help, join, labels, language, report, story, ui, …",
-        f"{path}: prompts.story.body: expected non-empty text, got ' '",
-    ]
+    unknown, empty = msg.splitlines()
+    assert unknown.startswith(f"{path}: prompts.storyy.title: unknown flow 'storyy'; known flows: answers, ")
+    assert "join" in unknown and "story" in unknown  # the test's own, next to the core's groups
+    assert empty == f"{path}: prompts.story.body: expected non-empty text, got ' '"
 
 
 # --- one mistake at a time ----------------------------------------------------------------------
