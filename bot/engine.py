@@ -250,7 +250,7 @@ class Engine:
             note = t("engine.in_the_middle", flow=t(f"flows.{state.flow}"))
             return [await self._reask(unit, actor, caps, state, note)]
         if not actor.has(flow.role):
-            return [self._refusal(actor, flow.role, t(f"help.{word}"))]
+            return [self._refusal(actor, flow.role, t(f"flows.{flow.name}"))]
         state = FlowState(ref.key, actor.member_id, actor.coalition_id, flow.name, "", version=0)
         ctx = self._context(unit, actor, caps, state.data)
         return await self._apply(unit, ctx, flow, state, await flow.start(ctx, word, args))

@@ -54,5 +54,5 @@ def test_make_run_args_config_opens_a_danish_terminal_chat(tmp_path, sqlite_url)
     result = cocreate(tmp_path, sqlite_url, "run", "--config", str(DANISH), input="hjælp\nsprog\n")
     assert_clean_exit(result)
     assert "Cocreate · Samskabelse i Fjordby · Unge i job\nDu er Demo Leder." in result.stdout
-    assert "- `deltag`: deltage i koalitionen" in result.stdout and "- `hjælp`: denne liste" in result.stdout
+    assert "- `deltag`: deltag i koalitionen, og fortæl" in result.stdout and "- `hjælp`: denne liste" in result.stdout
     assert "Jeg skriver til dig på dansk." in result.stdout
