@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import pytest
+
 from bot.records import CoordinatorGrant, LanguageChoice
 from storage.repository import SqlStore
 
@@ -27,10 +29,8 @@ async def test_a_choice_and_a_locale_are_kept_apart_and_read_in_one_go(store: Sq
 
 
 async def test_a_choice_rolled_back_with_its_turn_is_not_kept(store: SqlStore) -> None:
-    try:
+    with pytest.raises(RuntimeError):
         async with store.unit() as unit:
             await unit.add([LanguageChoice("mo", "da")], NOW)
             raise RuntimeError("the turn failed")
-    except RuntimeError:
-        pass
     assert await store.languages() == {}
