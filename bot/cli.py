@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -59,7 +60,18 @@ async def open_engine(config):
         raise click.ClickException(
             "the database is not set up or not up to date. Run `cocreate db upgrade` (or `make run`)."
         )
-    return Engine(open_store(url), config, all_flows())
+    return Engine(open_store(url), config, all_flows(), public_url=public_url())
+
+
+def public_url() -> str:
+    """Where the web chat is, for the links the bot hands out: COCREATE_PUBLIC_URL, else this
+    machine's `serve` port (`cocreate serve` corrects it once it knows where it listens)."""
+    from adapters.web.settings import WebSettingsError, public_url as checked
+
+    try:
+        return checked(os.environ.get("COCREATE_PUBLIC_URL")) or f"http://localhost:{os.environ.get('PORT') or 3000}"
+    except WebSettingsError as error:
+        raise click.ClickException(str(error))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -140,7 +152,8 @@ def _console_outbox(engine, ref):
 @click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
 @click.pass_obj
 def serve(config_file: str | None, port: int, host: str) -> None:
-    """Run the bot server: Slack at /slack/events, health at /healthz and /readyz."""
+    """Run the bot server: Slack at /slack/events, Teams at /api/messages, the web chat at /,
+    health at /healthz and /readyz."""
     from bot.serve import serve as run_server, platform_settings
 
     config = load(config_file)
@@ -154,17 +167,24 @@ def serve(config_file: str | None, port: int, host: str) -> None:
 @cli.command()
 @config_here
 @click.option("--port", type=int, envvar="PORT", default=3000, show_default=True)
-@click.option("--user", default="demo", show_default=True, help="Member id for the terminal chat.")
+@click.option("--user", default="demo", show_default=True, help="Member id to print a web sign-in link for.")
 @click.pass_context
 def run(ctx: click.Context, port: int, user: str) -> None:
-    """Serve if Slack or Teams is configured (environment or .env), else open the terminal chat."""
-    from bot.serve import platform_settings
+    """Serve every platform: Slack and Teams when configured (environment or .env), and the web
+    chat always; without Slack or Teams, print a one-time web sign-in link for --user."""
+    from bot.serve import platform_settings, serve as run_server
 
-    if any(platform_settings().values()):
-        ctx.invoke(serve, port=port)
-    else:
-        click.echo("No Slack or Teams settings found (see the README), so here is the terminal chat.\n", err=True)
-        ctx.invoke(chat, user=user)
+    config = load(ctx.obj)
+    settings = platform_settings()
+    chat_only = not (settings["slack"] or settings["teams"])
+    if chat_only:
+        click.echo("No Slack or Teams settings found (see the README): serving the web chat.", err=True)
+        if config.member(user) is None:
+            raise click.BadParameter(f"unknown member '{user}' in app.yaml", param_hint="--user")
+    try:
+        asyncio.run(run_server(config, settings, "0.0.0.0", port, sign_in=user if chat_only else None))
+    except KeyboardInterrupt:
+        pass
 
 
 @cli.command()

@@ -113,6 +113,8 @@ class Delivery:
         for sender in self.senders.values():
             if hasattr(sender, "share"):
                 sender.share = 1 / max(1, live)
+            if hasattr(sender, "refresh"):  # who it reaches is in the database (the web's people)
+                await sender.refresh()
         if now - self._zones_at >= ZONES_EVERY:
             self._zones_at = now
             self.zones = await self.store.zones()
@@ -293,12 +295,14 @@ class Delivery:
     # -- helpers ----------------------------------------------------------------------------
 
     def _sender_for(self, member_id: str) -> Sender | None:
-        """The member's first platform (app.yaml's order) that is connected here."""
-        for platform in self.config.platforms_of(member_id):
+        """The member's first platform (app.yaml's order) that is connected here, else any
+        other that reaches them (the web, for a chat member who also signed in there)."""
+        platforms = self.config.platforms_of(member_id)
+        for platform in platforms:
             sender = self.senders.get(platform)
             if sender is not None and sender.reaches(member_id):
                 return sender
-        return None
+        return next((s for p, s in self.senders.items() if p not in platforms and s.reaches(member_id)), None)
 
     def _deliverable(self, member_id: str, coalition_id: str, now: datetime) -> datetime:
         zone = ZoneInfo(self.zones.get(member_id) or self.config.zone_of(coalition_id))

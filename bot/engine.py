@@ -47,8 +47,10 @@ class Engine:
         config: Any,
         flows: Sequence[Flow],
         clock: Callable[[], datetime] = utcnow,
+        public_url: str = "http://localhost:3000",
     ) -> None:
         self.store = store
+        self.public_url = public_url  # where the web chat is, for the links flows hand out
         self.config = config
         self.clock = clock
         self.flows = {flow.name: flow for flow in flows}
@@ -83,14 +85,27 @@ class Engine:
     async def say(self, ref: ConversationRef, key: str, **values: Any) -> Reply:
         """One of the library's texts for whoever is at `ref`, in their language (for the
         adapters' own notes: errors, greetings)."""
-        actor = self.actor(ref)
         try:
-            async with self.store.unit() as unit:
-                actor = await self._speaking(unit, actor, ref)
+            actor = await self.speaker(ref)
         except Exception:  # the note may be about the database being away: the platform's word then
+            actor = self.actor(ref)
             log.warning("no stored language for %s; using the platform's", actor.member_id)
         texts = self.texts(actor)
         return dress(Reply(blocks=(Text(texts.t(key, **values)),)), texts)
+
+    async def speaker(self, ref: ConversationRef) -> Actor:
+        """Who is at `ref`: their roles (coordinators named in chat too) and their language."""
+        member_id = self.member_id(ref)
+        async with self.store.unit() as unit:
+            granted, chosen, locale = await unit.speaker(member_id)
+            return await self._speaking(unit, self.actor(ref, None, granted), ref, (chosen, locale))
+
+    def menu(self, actor: Actor) -> list[tuple[str, str]]:
+        """(command word, what it does) of each command `actor` may use, in their language."""
+        texts = self.texts(actor)
+        found = [(texts.command(word), texts.t(f"help.{word}"))
+                 for word, flow in self.commands.items() if actor.has(flow.role)]
+        return found + [(texts.command("cancel"), texts.t("engine.help_cancel"))]
 
     async def current(self, ref: ConversationRef, caps: Capabilities) -> list[Reply]:
         """The open question in this conversation, if any (after a restart, on a Home tab)."""
@@ -124,8 +139,8 @@ class Engine:
               granted: frozenset[str] = frozenset()) -> Actor:
         """Who is talking, in which coalition (an active flow's own, else resolved from `ref`).
         `granted`: coordinators named in chat, besides app.yaml's."""
-        member = self.config.member_for(ref.platform, ref.user)
         member_id = self.member_id(ref)
+        member = self.config.member(member_id)
         name = member.name if member else str(ref.extra.get("name") or ref.user)
         coalition = self.config.coalition(coalition_id) if coalition_id else None
         coalition = coalition or self._coalition_for(ref, member_id)
@@ -137,7 +152,10 @@ class Engine:
         return replace(actor, language=self.language(actor.coalition_id, locale=locale), locale=locale)
 
     def member_id(self, ref: ConversationRef) -> str:
-        """app.yaml's id of whoever is at `ref`, else "<platform>:<user id>"."""
+        """app.yaml's id of whoever is at `ref`, else "<platform>:<user id>". An adapter that
+        signs people in itself (the web) names the member in `extra["member"]`."""
+        if ref.extra.get("member"):
+            return str(ref.extra["member"])
         member = self.config.member_for(ref.platform, ref.user)
         return member.id if member else f"{ref.platform}:{ref.user}"
 
@@ -385,6 +403,7 @@ class Engine:
             delivery=config.delivery,
             schedules=config.schedules,
             texts_in=lambda code: config.texts(self.language(actor.coalition_id, code, actor.locale)),
+            public_url=self.public_url,
         )
 
     def _limit(self, field: Field) -> int:

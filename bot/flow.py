@@ -72,6 +72,7 @@ class Context:
     schedules: Sequence[Any] = ()  # the movement's schedules (id, kind, days, time, every, coalitions)
     # Another language's texts (None: what the member gets without a choice of their own).
     texts_in: Callable[[str | None], Texts] | None = None
+    public_url: str = "http://localhost:3000"  # the web chat's address, for links (invite, web)
 
     @property
     def prompts(self) -> Mapping[str, str]:

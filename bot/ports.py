@@ -107,6 +107,25 @@ class AnswerInfo:
 
 
 @dataclass(frozen=True)
+class InviteInfo:
+    """A coalition's web invite link (the token itself is never stored)."""
+
+    id: int
+    coalition_id: str
+    created_by: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    joins: int  # people who joined through it
+
+    def state(self, now: datetime) -> str:
+        """"open", "revoked" or "expired"."""
+        if self.revoked_at is not None:
+            return "revoked"
+        return "open" if now < self.expires_at else "expired"
+
+
+@dataclass(frozen=True)
 class Override:
     """A leader's change to a schedule for one coalition."""
 
@@ -164,6 +183,10 @@ class Reader(Protocol):
 
     async def overrides(self) -> Mapping[tuple[str, str], Override]:
         """(schedule id, coalition id) -> the leaders' change to that schedule."""
+        ...
+
+    async def invites(self, coalition_id: str) -> Sequence[InviteInfo]:
+        """The coalition's web invite links, newest first."""
         ...
 
     async def digest(self, scope: Scope, principles: Sequence[tuple[int, str]],
@@ -453,6 +476,106 @@ class Store(References, Outbox, Schedules, Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+# -- the web platform ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WebPerson:
+    """Someone who uses the web chat: joined through an invite, or a chat member who signed in."""
+
+    member_id: str
+    name: str
+    coalition_id: str | None
+    email: str | None = None
+    unsubscribed: bool = False
+
+
+@dataclass(frozen=True)
+class WebSession:
+    person: WebPerson
+    csrf: str  # the token every form of this session posts back
+
+
+@dataclass(frozen=True)
+class WebEntry:
+    """One message of a member's web conversation: `who` is "bot" or "member"; `body` is the
+    adapter's JSON (a reply, or what the member typed)."""
+
+    id: int
+    who: str
+    body: Mapping[str, Any]
+    created_at: datetime
+    emailed_at: datetime | None = None
+
+
+class WebAccess(Protocol):
+    """What the web platform keeps in the database: invites, one-time links, sessions (all by
+    token digest, see `bot.tokens`), the people who use it, and their conversations. Each
+    method is one transaction, so any replica serves any member and a restart signs nobody out."""
+
+    async def invite(self, token_hash: str) -> InviteInfo | None:
+        """The invite with this token, whatever its state."""
+        ...
+
+    async def join(self, invite_id: int, person: WebPerson, session_hash: str, csrf: str,
+                   now: datetime, session_until: datetime) -> bool:
+        """Make `person` a member through the invite and open their session, if the invite is
+        still open at `now`; False (and nothing written) if not."""
+        ...
+
+    async def issue_link(self, token_hash: str, purpose: str, member_id: str, now: datetime,
+                         expires_at: datetime | None) -> None:
+        """A one-time sign-in link ("signin") or an unsubscribe link ("unsubscribe", no expiry)."""
+        ...
+
+    async def use_sign_in(self, token_hash: str, session_hash: str, csrf: str, now: datetime,
+                          session_until: datetime) -> WebPerson | None:
+        """Spend a sign-in link (once, before it expires) and open a session; None if it is
+        unknown, used or expired."""
+        ...
+
+    async def session(self, session_hash: str, now: datetime) -> WebSession | None: ...
+
+    async def close_session(self, session_hash: str) -> None: ...
+
+    async def person(self, member_id: str) -> WebPerson | None: ...
+
+    async def people(self) -> list[str]:
+        """Member ids of everyone who has used the web (joined, or signed in)."""
+        ...
+
+    async def person_by_email(self, email: str) -> WebPerson | None:
+        """`email` as normalised by the adapter (trimmed, lower case)."""
+        ...
+
+    async def unsubscribe(self, token_hash: str, now: datetime) -> WebPerson | None:
+        """Stop emails to the link's member; None if the link is unknown."""
+        ...
+
+    async def record(self, member_id: str, entries: Sequence[tuple[str, Mapping[str, Any]]],
+                     now: datetime, tag: str | None = None) -> list[int]:
+        """Append (who, body) entries to the member's conversation. With `tag` (an outbox row
+        id) the first entry is stored once however often it is recorded."""
+        ...
+
+    async def transcript(self, member_id: str, limit: int) -> list[WebEntry]:
+        """The member's latest `limit` entries, oldest first."""
+        ...
+
+    async def entry(self, tag: str) -> WebEntry | None:
+        """The entry recorded with `tag`."""
+        ...
+
+    async def replace_entry(self, entry_id: int, body: Mapping[str, Any]) -> None: ...
+
+    async def emailed(self, entry_id: int, now: datetime) -> None: ...
+
+    async def allow(self, kind: str, key: str, now: datetime, window: timedelta, limit: int) -> bool:
+        """Count one attempt of `kind` by `key` (an IP, an invite); False if `limit` were
+        already made within `window` (then nothing is counted)."""
+        ...
 
 
 @runtime_checkable

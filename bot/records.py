@@ -199,6 +199,37 @@ class ScheduleChanged:
     time: str | None = None  # "HH:MM"
 
 
+@dataclass(frozen=True)
+class Invite:
+    """A leader's invite link to a coalition on the web: anyone holding the token may join
+    until it expires or is revoked. Only the token's digest is kept (`bot.tokens`)."""
+
+    coalition_id: str
+    member_id: str  # the leader who made it
+    token_hash: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class InviteRevoked:
+    """A leader revokes one of their coalition's invites (revoking twice changes nothing)."""
+
+    coalition_id: str
+    invite_id: int
+    member_id: str
+
+
+@dataclass(frozen=True)
+class SignInLink:
+    """A personal one-time link to the web chat (single use, short-lived)."""
+
+    member_id: str
+    name: str
+    coalition_id: str
+    token_hash: str
+    expires_at: datetime
+
+
 Record = (
     MemberProfile
     | Resource
@@ -218,4 +249,7 @@ Record = (
     | CheckInRound
     | RoundClosed
     | ScheduleChanged
+    | Invite
+    | InviteRevoked
+    | SignInLink
 )

@@ -18,6 +18,7 @@ from aiohttp import web
 from adapters.server import web_app
 from adapters.slack.settings import SlackSettingsError, from_env as slack_from_env
 from adapters.teams.settings import TeamsSettingsError, from_env as teams_from_env
+from adapters.web.settings import WebSettingsError, from_env as web_from_env
 from bot.delivery import Delivery
 from bot.scheduler import Planner, Scheduling
 
@@ -25,26 +26,30 @@ log = logging.getLogger("cocreate")
 
 
 def platform_settings() -> dict:
-    """Each platform's settings from the environment (None when it is not configured)."""
+    """Each platform's settings from the environment (None when it is not configured; the
+    web is always on)."""
     try:
-        return {"slack": slack_from_env(), "teams": teams_from_env()}
-    except (SlackSettingsError, TeamsSettingsError) as error:
+        return {"slack": slack_from_env(), "teams": teams_from_env(), "web": web_from_env()}
+    except (SlackSettingsError, TeamsSettingsError, WebSettingsError) as error:
         raise click.ClickException(str(error))
 
 
-async def serve(config, settings: dict, host: str, port: int) -> None:
+async def serve(config, settings: dict, host: str, port: int, sign_in: str | None = None) -> None:
+    """`sign_in`: a member id to print a one-time web sign-in link for, once listening."""
     from bot.cli import open_engine
 
     engine = await open_engine(config)
+    if settings["web"].public_url:
+        engine.public_url = settings["web"].public_url
     try:
-        await _serve(engine, settings, host, port)
+        await _serve(engine, settings, host, port, sign_in)
     except SlackSettingsError as error:
         raise click.ClickException(str(error))
     finally:
         await engine.store.close()
 
 
-async def _serve(engine, settings: dict, host: str, port: int) -> None:
+async def _serve(engine, settings: dict, host: str, port: int, sign_in: str | None = None) -> None:
     app = web_app(engine.store.ping)
     bots = []
     slack = settings.get("slack")
@@ -71,6 +76,9 @@ async def _serve(engine, settings: dict, host: str, port: int) -> None:
         log.warning("Teams: off (set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD to turn it on)")
 
     senders = _senders(bots, engine.config.delivery)
+    web_bot = _web(engine, settings["web"], senders)
+    web_bot.mount(app)
+    senders["web"] = web_bot.sender
     delivery = Delivery(engine.store, engine.config, senders, compose=engine.compose,
                         poll=_seconds("COCREATE_POLL_SECONDS", 1.0),
                         lease=timedelta(seconds=_seconds("COCREATE_LEASE_SECONDS", 120.0)))
@@ -83,6 +91,8 @@ async def _serve(engine, settings: dict, host: str, port: int) -> None:
     site = web.TCPSite(runner, host, port)
     await site.start()
     bound = runner.addresses[0][1] if runner.addresses else port
+    if not settings["web"].public_url:  # links point where we listen
+        engine.public_url = f"http://{'localhost' if host in ('0.0.0.0', '::', '') else host}:{bound}"
     # Start-up objects (modules, config, SDK clients) live for the whole process: keep them
     # out of every collection, and collect young objects less often. Under a burst of work
     # the collector's full scans otherwise pause every request in flight (bench/slack_ack.py).
@@ -101,8 +111,13 @@ async def _serve(engine, settings: dict, host: str, port: int) -> None:
         if socket_handler:
             await bots[0].check_app_token()  # the Slack bot comes first  # a bad token stops here, instead of retrying forever
             connecting = asyncio.ensure_future(socket_handler.connect_async())
-        log.warning("cocreate serving on http://%s:%s", host, bound)
+        log.warning("cocreate serving on http://%s:%s; the web chat is at %s", host, bound, engine.public_url)
         print(f"cocreate: listening on port {bound}", flush=True)  # tests and scripts wait for this line
+        if sign_in:
+            link = await _sign_in_link(engine, sign_in)
+            print(f"cocreate: the web chat is at {engine.public_url}\n"
+                  f"Sign in as {engine.people.get(sign_in, sign_in)} with this link (it works once, within 15 minutes):\n"
+                  f"  {link}\n(`make chat` opens the terminal chat instead.)", flush=True)
         await stop.wait()
     finally:
         log.warning("cocreate: shutting down")
@@ -132,6 +147,35 @@ def _senders(bots, limits) -> dict:
         else:
             senders["teams"] = TeamsSender(bot, limits.teams)
     return senders
+
+
+def _web(engine, settings, senders: dict):
+    """The web chat. Coalition news said there goes to the coalition's Slack or Teams channel."""
+    import uuid
+
+    from adapters.web.app import WebBot
+    from storage.web import SqlWeb
+
+    def announcer(sender):
+        async def announce(reply) -> None:
+            await sender.to_channel(reply.to_coalition, reply, f"web-{uuid.uuid4().hex}")
+        return announce
+
+    return WebBot(engine, settings, SqlWeb.of(engine.store), announcers=[announcer(s) for s in senders.values()])
+
+
+async def _sign_in_link(engine, member_id: str) -> str:
+    """A one-time web sign-in link for an app.yaml member (`make run`'s sample leader)."""
+    from bot.records import SignInLink
+    from bot.tokens import digest, new_token
+    from flows.web import VALID
+
+    token, now = new_token(), engine.clock()
+    coalition = (engine.config.coalitions_of(member_id) or engine.config.coalitions)[0]
+    async with engine.store.unit() as unit:
+        await unit.add([SignInLink(member_id, engine.people.get(member_id, member_id), coalition.id,
+                                   digest(token), now + VALID)], now)
+    return f"{engine.public_url}/signin/{token}"
 
 
 def _leader_lock(store):

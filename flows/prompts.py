@@ -262,6 +262,29 @@ PROMPTS: dict[str, dict[str, str]] = {
         "ended": "ended",
         "story": "- *{title}* ({consent})",
     },
+    "invite": {
+        "created": (
+            "Invite link for *{coalition}*, valid until {until}:\n{link}\n"
+            "Anyone with the link can join in a browser, no Slack or Teams needed. Share it where the "
+            "people you are missing at the table will see it.\nA QR code for a poster: {qr}"
+        ),
+        "usage": "Try `invite` (valid 14 days), `invite 30d` (1 to {max} days), `invite list` or `invite revoke <number>`.",
+        "none": "{coalition} has no invite links yet. Type `invite` to make one.",
+        "list_title": "*Invite links for {coalition}*",
+        "line": "- #{id}: {state}, until {until}, {joins} joined (made by {by})",
+        "state.open": "open",
+        "state.expired": "expired",
+        "state.revoked": "revoked",
+        "unknown": "{coalition} has no invite link #{id}. Type `invite list` to see them.",
+        "already_revoked": "Invite link #{id} was revoked already.",
+        "revoked": "Invite link #{id} is revoked: nobody can join with it any more. {joins} joined through it; they stay members.",
+    },
+    "signin": {
+        "link": (
+            "Your personal link to the web chat, for a phone or another computer:\n{link}\n"
+            "It works once, within {minutes} minutes. Don't share it: it signs in as you."
+        ),
+    },
     # The digest command's texts live beside it, in flows/digest_texts.py.
     **DIGEST_TEXTS,
     "coordinator": {
@@ -289,6 +312,8 @@ PROMPTS: dict[str, dict[str, str]] = {
         "status": "see your open items, experiments and stories",
         "digest": "get a digest of what coalitions shared lately",
         "schedule": "see the coalition's schedules; pause, resume or move one",
+        "invite": "invite people to the coalition with a link",
+        "web": "get a link to the web chat",
         "coordinator": "name or remove movement coordinators",
     },
     # One line per command word in `help`.
@@ -305,6 +330,8 @@ PROMPTS: dict[str, dict[str, str]] = {
         "status": "see your open items, experiments and stories",
         "digest": "a digest of what coalitions shared lately",
         "schedule": "see the coalition's schedules; pause, resume or move one",
+        "invite": "a link (and QR code) anyone can use to join the coalition in a browser",
+        "web": "a personal link to carry on in the web chat, on a phone or another computer",
         "coordinator": "name or remove movement coordinators",
     },
     # How each command word is typed, shown in `help` (in the member's language's words).
@@ -321,6 +348,8 @@ PROMPTS: dict[str, dict[str, str]] = {
         "status": "status",
         "digest": "digest [all|coalition] [30d]",
         "schedule": "schedule [pause|resume|time] [name] [HH:MM]",
+        "invite": "invite [30d] | invite list | invite revoke <number>",
+        "web": "web",
         "coordinator": "coordinator list|add|remove [member]",
     },
     # The seven principles of the co-creation movement, each with a reflection question

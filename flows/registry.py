@@ -9,6 +9,7 @@ from flows.coordinator import Coordinators
 from flows.digest import Digests
 from flows.experiment import StartSmall
 from flows.frame import Framing
+from flows.invite import Invites
 from flows.join import Join
 from flows.language import Language
 from flows.reflect import Reflect
@@ -16,8 +17,9 @@ from flows.schedule import Schedules
 from flows.status import Status
 from flows.story import AmbassadorStory
 from flows.strengths import Strengths
+from flows.web import WebLink
 
 
 def all_flows() -> list[Flow]:
     return [Join(), Strengths(), Framing(), StartSmall(), CheckInRounds(), ImpactAnswer(), Reflect(), AmbassadorStory(), Status(),
-            Digests(), Schedules(), Coordinators(), Language()]
+            Digests(), Schedules(), Invites(), WebLink(), Coordinators(), Language()]

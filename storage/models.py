@@ -439,3 +439,89 @@ class DeliveryWorker(Base):
     __tablename__ = "delivery_workers"
     worker: Mapped[str] = mapped_column(String(255), primary_key=True)
     seen_at: Mapped[datetime]
+
+
+# -- the web platform --------------------------------------------------------------------
+# Tokens (invites, links, sessions) are stored as their SHA-256 (`bot.tokens.digest`) only.
+
+TOKEN_HASH = String(64)
+
+
+class WebInvite(Base):
+    """A coalition's invite link; anyone holding it may join until it expires or is revoked."""
+
+    __tablename__ = "web_invites"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(TOKEN_HASH, unique=True)
+    coalition_id: Mapped[str] = mapped_column(ID, index=True)
+    created_by: Mapped[str] = mapped_column(ID)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    joins: Mapped[int]
+
+
+class WebPersonRow(Base):
+    """Someone who uses the web chat. `email` (optional, normalised) is for sign-in links and
+    for messages while they are away; `unsubscribed_at` stops the latter."""
+
+    __tablename__ = "web_people"
+    member_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str]
+    coalition_id: Mapped[str | None] = mapped_column(ID)
+    email: Mapped[str | None] = mapped_column(String(320), index=True)
+    invite_id: Mapped[int | None] = mapped_column(ForeignKey("web_invites.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+    unsubscribed_at: Mapped[datetime | None]
+
+
+class WebLink(Base):
+    """A one-time sign-in link (`purpose` "signin", short-lived) or an email's unsubscribe link
+    ("unsubscribe", no expiry)."""
+
+    __tablename__ = "web_links"
+    token_hash: Mapped[str] = mapped_column(TOKEN_HASH, primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    member_id: Mapped[str] = mapped_column(ID)
+    name: Mapped[str | None]
+    coalition_id: Mapped[str | None] = mapped_column(ID)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    used_at: Mapped[datetime | None]
+
+
+class WebSessionRow(Base):
+    """A signed-in browser. The cookie holds the token; `csrf` is posted back by every form."""
+
+    __tablename__ = "web_sessions"
+    token_hash: Mapped[str] = mapped_column(TOKEN_HASH, primary_key=True)
+    member_id: Mapped[str] = mapped_column(ID, index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class WebEntryRow(Base):
+    """One message of a member's web conversation (the bot's reply or what the member said).
+    `tag` is the outbox row a message came from: stored once however often it is sent."""
+
+    __tablename__ = "web_entries"
+    __table_args__ = (Index("ix_web_entries_member", "member_id", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[str] = mapped_column(ID)
+    who: Mapped[str] = mapped_column(String(8))
+    body: Mapped[dict[str, Any]]
+    tag: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    emailed_at: Mapped[datetime | None]
+
+
+class WebAttempt(Base):
+    """Rate-limited attempts (joins per IP and per invite, sign-in emails), shared by replicas."""
+
+    __tablename__ = "web_attempts"
+    __table_args__ = (Index("ix_web_attempts_key", "kind", "key", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime]

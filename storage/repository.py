@@ -22,6 +22,7 @@ from bot.ports import (
     ExperimentInfo,
     FlowState,
     FrameInfo,
+    InviteInfo,
     Outgoing,
     Override,
     RoundInfo,
@@ -30,7 +31,7 @@ from bot.ports import (
     StoryInfo,
 )
 from bot.types import ConversationRef
-from storage import digest as digests
+from storage import digest as digests, web
 from storage.db import aware, create_engine, dialect_insert
 from storage.models import (
     MemberLanguage,
@@ -300,6 +301,12 @@ class SqlUnit:
             case r.ScheduleChanged():
                 await self._change_schedule(record, now)
                 return 0
+            case r.Invite():
+                return await web.add_invite(self._db, record, now)
+            case r.InviteRevoked():
+                return await web.revoke_invite(self._db, record, now)
+            case r.SignInLink():
+                return await web.add_sign_in(self._db, record, now)
         raise TypeError(f"cannot store {type(record).__name__}")
 
     async def _open_round(self, record: r.CheckInRound, now: datetime) -> int:
@@ -635,6 +642,9 @@ class SqlUnit:
         o = ScheduleOverride
         rows = await self._db.execute(select(o.schedule_id, o.coalition_id, o.paused, o.time))
         return {(s, c): Override(paused, time) for s, c, paused, time in rows}
+
+    async def invites(self, coalition_id: str) -> list[InviteInfo]:
+        return await web.invites(self._db, coalition_id)
 
     async def stories(self, coalition_id: str, member_id: str) -> list[StoryInfo]:
         t = StoryRow

@@ -1,0 +1,439 @@
+"""The web platform: a chat in the browser for people without a Slack or Teams seat, on the
+same engine. Pages are rendered on the server (Jinja2) and work without JavaScript: a
+question is a form, a button is a post, and every post is answered with a redirect to the
+conversation (so a reload never sends anything twice).
+
+People come in through a leader's invite link (`/join/<token>`: a name, optionally an email,
+and they are members) or a personal one-time link (`/signin/<token>`, from `web` in any chat
+or by email). A session cookie keeps them signed in on that device. Sessions, links and the
+conversation live in the database (`bot.ports.WebAccess`), so any replica serves anyone and a
+restart signs nobody out.
+
+Security: tokens are 256 random bits, stored as digests; the session id is new at every
+sign-in; cookies are HttpOnly and SameSite=Lax (Secure on https); every form posts a CSRF
+token (the session's, or a cookie's before sign-in); pages send a Content-Security-Policy
+without inline scripts and no Referer, so a token in a link never leaks to another site.
+"""
+
+from __future__ import annotations
+
+import hmac
+import io
+import logging
+import re
+import secrets
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any, Awaitable, Callable
+
+import segno
+from aiohttp import web
+
+from adapters.web import codec, render
+from adapters.web.mail import Mailer
+from adapters.web.sender import PLATFORM, WebSender
+from adapters.web.settings import WebSettings
+from bot.answers import clean
+from bot.engine import Engine
+from bot.i18n import Texts, language_code
+from bot.ports import DeliveryError, WebAccess, WebPerson
+from bot.tokens import digest, new_token
+from bot.types import ActionRef, Capabilities, ConversationRef, Interaction, Message
+from bot.ui import Reply
+
+log = logging.getLogger(__name__)
+
+CAPABILITIES = Capabilities(can_open_forms=True, can_show_buttons=True, can_update_messages=True)
+SESSION, CSRF = "cocreate_session", "cocreate_csrf"
+SESSION_DAYS = 30
+LINK_MINUTES = 15
+TRANSCRIPT = 60  # entries drawn on the chat page
+NAME_LIMIT = 80
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+NONCE = re.compile(r"^[0-9a-f]{32}$")
+STATIC = render.HERE / "static"
+HEADERS = {
+    "Content-Security-Policy": ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+                                "base-uri 'none'; frame-ancestors 'none'"),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+
+Announce = Callable[[Reply], Awaitable[None]]
+
+
+class WebBot:
+    def __init__(self, engine: Engine, settings: WebSettings, access: WebAccess,
+                 announcers: list[Announce] | None = None, clock: Callable[[], datetime] | None = None):
+        self.engine, self.settings, self.access = engine, settings, access
+        self.announcers = announcers or []  # coalition news goes to its Slack or Teams channel
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.mailer = Mailer(settings.smtp) if settings.smtp else None
+        self.sender = WebSender(access, self.mailer, lambda: self.base, engine.config.movement.name, self.clock)
+        self.env = render.environment()
+        self.env.globals["nonce"] = lambda: uuid.uuid4().hex
+        self.env.tests["instanceof"] = isinstance
+
+    def mount(self, app: web.Application) -> None:
+        r = app.router
+        r.add_get("/", self.home)
+        r.add_get("/join/{token}", self.join_page)
+        r.add_post("/join/{token}", self.join)
+        r.add_get("/join/{token}/qr.svg", self.qr)
+        r.add_get("/signin", self.signin_page)
+        r.add_post("/signin", self.signin_email)
+        r.add_get("/signin/{token}", self.signin_link)
+        r.add_post("/signin/{token}", self.signin)
+        r.add_get("/chat", self.chat)
+        r.add_post("/chat", self.post)
+        r.add_post("/signout", self.signout)
+        r.add_get("/unsubscribe/{token}", self.unsubscribe_page)
+        r.add_post("/unsubscribe/{token}", self.unsubscribe)
+        r.add_get("/static/cocreate.css", self.stylesheet)
+
+    @property
+    def base(self) -> str:
+        return self.engine.public_url
+
+    # -- pages without a session ------------------------------------------------------------
+
+    async def home(self, request: web.Request) -> web.Response:
+        if await self._session(request):
+            raise web.HTTPSeeOther("/chat")
+        texts = self._texts(request)
+        form = None
+        if self.mailer:
+            form = {"action": "/signin", "button": texts.t("web.signin_email_button"), "email": True}
+        heading = texts.t("web.home_title", movement=self.engine.config.movement.name)
+        return self._page(request, "notice.html", texts, title=heading, heading=heading,
+                          lines=[texts.t("web.home_intro")], form=form)
+
+    async def join_page(self, request: web.Request) -> web.Response:
+        invite, coalition, refusal = await self._invite(request)
+        texts = self._texts(request, coalition and coalition.id)
+        if refusal:
+            return self._notice(request, texts, refusal[0], [texts.t(f"web.invite_{refusal[1]}")], status=refusal[0])
+        return self._join_form(request, texts, coalition, {}, {})
+
+    async def join(self, request: web.Request) -> web.Response:
+        invite, coalition, refusal = await self._invite(request)
+        texts = self._texts(request, coalition and coalition.id)
+        if refusal:
+            return self._notice(request, texts, refusal[0], [texts.t(f"web.invite_{refusal[1]}")], status=refusal[0])
+        form = await request.post()
+        if not self._anonymous_csrf_ok(request, form):
+            return self._expired_form(request, texts)
+        name = " ".join(clean(str(form.get("name", ""))).split())
+        email = str(form.get("email", "")).strip().lower()
+        errors = {}
+        if not name:
+            errors["name"] = texts.t("web.name_required")
+        elif len(name) > NAME_LIMIT:
+            errors["name"] = texts.t("web.name_too_long", limit=NAME_LIMIT)
+        if email and (len(email) > 254 or not EMAIL.match(email)):
+            errors["email"] = texts.t("web.email_invalid")
+        if errors:
+            return self._join_form(request, texts, coalition, {"name": name, "email": email}, errors, status=400)
+        now = self.clock()
+        hour = timedelta(hours=1)
+        if not (await self.access.allow("join-address", _address(request), now, hour, self.settings.joins_per_address)
+                and await self.access.allow("join-invite", str(invite.id), now, hour, self.settings.joins_per_invite)):
+            log.warning("web: joins through invite %s refused: too many in an hour", invite.id)
+            return self._notice(request, texts, texts.t("web.too_many_title"), [texts.t("web.too_many")], status=429)
+        person = WebPerson(f"{PLATFORM}:{secrets.token_hex(8)}", name, coalition.id, email or None)
+        session, csrf = new_token(), secrets.token_hex(16)
+        if not await self.access.join(invite.id, person, digest(session), csrf, now, now + timedelta(days=SESSION_DAYS)):
+            # It expired or was revoked between the page and the post: nothing was created.
+            return self._notice(request, texts, 410, [texts.t("web.invite_expired")], status=410)
+        log.info("web: %s joined %s through invite %s", person.member_id, coalition.id, invite.id)
+        self._reached(person.member_id)
+        ref = self._ref(request, person)
+        welcome = Reply.text(texts.t("web.welcome", coalition=coalition.name, name=name))
+        replies = await self.engine.handle(Message(ref, f"web-join-{person.member_id}", texts.command("join"),
+                                                   command=True), CAPABILITIES)
+        await self._keep(person.member_id, None, [welcome, *replies])
+        response = web.HTTPSeeOther("/chat")
+        self._sign_in_cookie(response, session)
+        raise response
+
+    async def qr(self, request: web.Request) -> web.Response:
+        invite, _, refusal = await self._invite(request)
+        if refusal:
+            raise web.HTTPNotFound()
+        code = segno.make(f"{self.base}/join/{request.match_info['token']}", error="m")
+        out = io.BytesIO()
+        code.save(out, kind="svg", scale=8, border=4, xmldecl=False, svgns=True, title="QR code", nl=False)
+        return web.Response(body=out.getvalue(), content_type="image/svg+xml", headers=HEADERS)
+
+    async def signin_page(self, request: web.Request) -> web.Response:
+        texts = self._texts(request)
+        if not self.mailer:
+            return self._notice(request, texts, texts.t("web.signin_title"), [texts.t("web.signin_no_email")], home=True)
+        form = {"action": "/signin", "button": texts.t("web.signin_email_button"), "email": True}
+        return self._page(request, "notice.html", texts, title=texts.t("web.signin_title"),
+                          heading=texts.t("web.signin_title"), lines=[texts.t("web.signin_email_intro")], form=form)
+
+    async def signin_email(self, request: web.Request) -> web.Response:
+        """An email with a one-time link, if the address belongs to someone. The answer is the
+        same either way, so nobody can find out who is a member."""
+        texts = self._texts(request)
+        form = await request.post()
+        if not self._anonymous_csrf_ok(request, form):
+            return self._expired_form(request, texts)
+        if not self.mailer:
+            return self._notice(request, texts, texts.t("web.signin_title"), [texts.t("web.signin_no_email")], home=True)
+        email = str(form.get("email", "")).strip().lower()
+        now, hour = self.clock(), timedelta(hours=1)
+        if (EMAIL.match(email) and await self.access.allow("signin-address", _address(request), now, hour, 10)
+                and await self.access.allow("signin-email", digest(email), now, hour, 3)):
+            person = await self.access.person_by_email(email)
+            if person is not None:
+                await self._email_link(person, now)
+        return self._notice(request, texts, texts.t("web.signin_title"), [texts.t("web.signin_sent", minutes=LINK_MINUTES)], home=True)
+
+    async def _email_link(self, person: WebPerson, now: datetime) -> None:
+        token = new_token()
+        await self.access.issue_link(digest(token), "signin", person.member_id, now, now + timedelta(minutes=LINK_MINUTES))
+        texts = self.engine.config.texts(*(await self._language(person)))
+        movement = self.engine.config.movement.name
+        body = texts.t("web.signin_email_body", name=person.name, minutes=LINK_MINUTES, link=f"{self.base}/signin/{token}")
+        try:
+            await self.mailer.send(person.email, texts.t("web.signin_email_subject", movement=movement), body,
+                                   sender_name=movement)
+        except DeliveryError as error:
+            log.warning("web: sign-in email for %s not sent: %s", person.member_id, error.reason)
+
+    async def signin_link(self, request: web.Request) -> web.Response:
+        # A page with a button, not a sign-in on GET: mail scanners open links before people do.
+        texts = self._texts(request)
+        form = {"action": request.path, "button": texts.t("web.signin_button")}
+        return self._page(request, "notice.html", texts, title=texts.t("web.signin_title"),
+                          heading=texts.t("web.signin_title"), lines=[texts.t("web.signin_intro")], form=form)
+
+    async def signin(self, request: web.Request) -> web.Response:
+        texts = self._texts(request)
+        form = await request.post()
+        if not self._anonymous_csrf_ok(request, form):
+            return self._expired_form(request, texts)
+        now = self.clock()
+        session, csrf = new_token(), secrets.token_hex(16)
+        person = await self.access.use_sign_in(digest(request.match_info["token"]), digest(session), csrf, now,
+                                               now + timedelta(days=SESSION_DAYS))
+        if person is None:
+            return self._notice(request, texts, texts.t("web.signin_title"), [texts.t("web.signin_bad")],
+                                status=410, home=True)
+        old = request.cookies.get(SESSION)
+        if old:
+            await self.access.close_session(digest(old))  # the old session id is never used again
+        self._reached(person.member_id)
+        response = web.HTTPSeeOther("/chat")
+        self._sign_in_cookie(response, session)
+        raise response
+
+    async def unsubscribe_page(self, request: web.Request) -> web.Response:
+        texts = self._texts(request)
+        form = {"action": request.path, "button": texts.t("web.unsubscribe_button")}
+        return self._page(request, "notice.html", texts, title=texts.t("web.unsubscribe_title"),
+                          heading=texts.t("web.unsubscribe_title"), lines=[texts.t("web.unsubscribe_ask")], form=form)
+
+    async def unsubscribe(self, request: web.Request) -> web.Response:
+        # No CSRF check: the token is the authority, and mail clients' one-click unsubscribe
+        # (RFC 8058) posts here without a page.
+        texts = self._texts(request)
+        person = await self.access.unsubscribe(digest(request.match_info["token"]), self.clock())
+        key = "web.unsubscribed" if person else "web.unsubscribe_bad"
+        return self._notice(request, texts, texts.t("web.unsubscribe_title"), [texts.t(key)],
+                            status=200 if person else 404, home=True)
+
+    async def stylesheet(self, request: web.Request) -> web.FileResponse:
+        return web.FileResponse(STATIC / "cocreate.css", headers={"Cache-Control": "public, max-age=3600"})
+
+    # -- the chat -------------------------------------------------------------------------------
+
+    async def chat(self, request: web.Request) -> web.Response:
+        session = await self._session(request)
+        if session is None:
+            raise web.HTTPSeeOther("/")
+        person = session.person
+        ref = self._ref(request, person)
+        actor = await self.engine.speaker(ref)
+        texts = self.engine.texts(actor)
+        entries = await self.access.transcript(person.member_id, TRANSCRIPT)
+        current = next((r.ask for r in await self.engine.current(ref, CAPABILITIES) if r.ask), None)
+        items, live, given = [], None, {}
+        for entry in entries:
+            if entry.who == "member":
+                items.append({"who": "member", "text": entry.body.get("text", ""), "answers": entry.body.get("answers")})
+            else:
+                items.append({"who": "bot", "reply": codec.load(entry.body), "live": False, "given": entry.body.get("given")})
+        # The open question is a form: as it was last asked (with its errors and what the member
+        # typed), or as the engine asks it now when the conversation does not show it.
+        last = next((i for i in reversed(items) if i["who"] == "bot" and i["reply"].ask is not None), None)
+        if current is not None and last is not None and last["reply"].ask.action == current.action:
+            last["live"], live, given = True, last["reply"].ask, last["given"] or {}
+            if not last["reply"].blocks:
+                items.remove(last)  # nothing but the question, which is drawn below as the form
+        live = live or current
+        return self._page(
+            request, "chat.html", texts, title=texts.t("web.chat_title"), csrf=session.csrf, name=person.name,
+            coalition=self.engine.config.coalition(actor.coalition_id).name, items=items, live=live, given=given,
+            click=render.one_click(live) if live else None, commands=self.engine.menu(actor),
+            max_length=self.engine.config.limits.max_answer_length)
+
+    async def post(self, request: web.Request) -> web.Response:
+        session = await self._session(request)
+        if session is None:
+            raise web.HTTPSeeOther("/")
+        form = await request.post()
+        if not hmac.compare_digest(str(form.get("csrf", "")), session.csrf):
+            log.info("web: a chat post without its CSRF token refused")
+            return self._expired_form(request, self._texts(request))
+        person = session.person
+        ref = self._ref(request, person)
+        nonce = str(form.get("event", ""))
+        event_id = f"web-{nonce if NONCE.match(nonce) else uuid.uuid4().hex}"
+        said: dict[str, Any]
+        given: dict[str, Any] = {}
+        if form.get("action"):
+            try:
+                action = ActionRef.decode(str(form["action"]))
+            except ValueError:
+                raise web.HTTPBadRequest(text="malformed form")
+            asked = next((r.ask for r in await self.engine.current(ref, CAPABILITIES) if r.ask and r.ask.action == action), None)
+            given = render.values(asked, form)
+            said = {"answers": render.answered(asked, given) if asked else []}
+            event = Interaction(ref, event_id, action, given)
+        else:
+            text = clean(str(form.get("text", ""))).strip()[: self.engine.config.limits.max_answer_length * 2]
+            if not text:
+                raise web.HTTPSeeOther("/chat#latest")
+            said = {"text": text}
+            event = Message(ref, event_id, text)
+        replies = await self.engine.handle(event, CAPABILITIES)
+        await self._keep(person.member_id, said, replies, tag=event_id, given=given)
+        raise web.HTTPSeeOther("/chat#latest")
+
+    async def signout(self, request: web.Request) -> web.Response:
+        session = await self._session(request)
+        form = await request.post()
+        if session is not None:
+            if not hmac.compare_digest(str(form.get("csrf", "")), session.csrf):
+                return self._expired_form(request, self._texts(request))
+            await self.access.close_session(digest(request.cookies[SESSION]))
+        response = web.HTTPSeeOther("/")
+        response.del_cookie(SESSION, path="/")
+        raise response
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    async def _keep(self, member_id: str, said: dict | None, replies: list[Reply], tag: str | None = None,
+                    given: dict | None = None) -> None:
+        """What the member said and what the bot answered, in their conversation (news for the
+        coalition goes to its channels instead). `tag`: a post handled twice is kept once."""
+        entries: list[tuple[str, dict]] = [("member", said)] if said else []
+        for reply in replies:
+            if reply.to_coalition:
+                for announce in self.announcers:
+                    try:
+                        await announce(reply)
+                    except Exception:
+                        log.exception("web: coalition news not posted")
+                continue
+            body = codec.dump(reply)
+            if reply.ask is not None and reply.ask.errors and given:
+                body["given"] = given  # drawn back into the form, so nothing typed is lost
+            entries.append(("bot", body))
+        if entries:
+            await self.access.record(member_id, entries, self.clock(), tag=tag if said else None)
+
+    def _ref(self, request: web.Request, person: WebPerson) -> ConversationRef:
+        extra: dict[str, Any] = {"member": person.member_id, "name": person.name, "kind": "personal"}
+        if person.coalition_id:
+            extra["coalition"] = person.coalition_id
+        locale = _locale(request)
+        if locale:
+            extra["locale"] = locale
+        return ConversationRef(PLATFORM, PLATFORM, person.member_id, person.member_id, extra=extra)
+
+    async def _session(self, request: web.Request):
+        token = request.cookies.get(SESSION)
+        return await self.access.session(digest(token), self.clock()) if token else None
+
+    async def _invite(self, request: web.Request):
+        """(invite, coalition, None) for an open invite, else (…, (status, reason))."""
+        invite = await self.access.invite(digest(request.match_info["token"]))
+        coalition = self.engine.config.coalition(invite.coalition_id) if invite else None
+        if invite is None or coalition is None:
+            return None, None, (404, "unknown")
+        state = invite.state(self.clock())
+        return invite, coalition, (None if state == "open" else (410, state))
+
+    async def _language(self, person: WebPerson) -> tuple[str | None, ...]:
+        async with self.engine.store.unit() as unit:
+            chosen, locale = await unit.language_of(person.member_id)
+        return chosen, locale, self.engine.config.language_of(person.coalition_id)
+
+    def _texts(self, request: web.Request, coalition_id: str | None = None) -> Texts:
+        """Before sign-in: the browser's language if we speak it, else the coalition's."""
+        return self.engine.config.texts(_locale(request), self.engine.config.language_of(coalition_id))
+
+    def _reached(self, member_id: str) -> None:
+        """The outbox reaches them here from now on (other replicas learn it from the database)."""
+        self.sender.people = self.sender.people | {member_id}
+
+    def _join_form(self, request, texts: Texts, coalition, values: dict, errors: dict, status: int = 200):
+        return self._page(request, "join.html", texts, title=texts.t("web.join_title", coalition=coalition.name),
+                          coalition=coalition, values=values, errors=errors, action=request.path,
+                          name_limit=NAME_LIMIT, status=status)
+
+    def _notice(self, request, texts: Texts, heading: Any, lines: list[str], status: int = 200, home: bool = False):
+        if isinstance(heading, int):
+            heading = texts.t("web.link_problem")
+        return self._page(request, "notice.html", texts, title=heading, heading=heading, lines=lines,
+                          form=None, home=home, status=status)
+
+    def _expired_form(self, request, texts: Texts) -> web.Response:
+        return self._notice(request, texts, texts.t("web.form_expired_title"), [texts.t("web.form_expired")],
+                            status=403, home=True)
+
+    def _anonymous_csrf_ok(self, request: web.Request, form) -> bool:
+        cookie = request.cookies.get(CSRF, "")
+        return bool(cookie) and hmac.compare_digest(str(form.get("csrf", "")), cookie)
+
+    def _page(self, request: web.Request, template: str, texts: Texts, status: int = 200, **context: Any) -> web.Response:
+        csrf = context.pop("csrf", None)
+        fresh = None
+        if csrf is None:  # before sign-in: the double-submit cookie
+            csrf = request.cookies.get(CSRF) or None
+            if csrf is None or not NONCE.match(csrf):
+                csrf = fresh = secrets.token_hex(16)
+        html = render.page(self.env, template, lang=texts.code, movement=self.engine.config.movement.name,
+                           t=lambda key, **values: texts.t(f"web.{key}", **values), csrf=csrf, **context)
+        response = web.Response(text=html, content_type="text/html", status=status, headers=HEADERS)
+        if fresh:
+            response.set_cookie(CSRF, fresh, httponly=True, samesite="Lax", secure=self.settings.secure, path="/")
+        return response
+
+    def _sign_in_cookie(self, response: web.StreamResponse, session: str) -> None:
+        response.set_cookie(SESSION, session, max_age=SESSION_DAYS * 86400, httponly=True, samesite="Lax",
+                            secure=self.settings.secure, path="/")
+
+
+def _address(request: web.Request) -> str:
+    return request.remote or "unknown"
+
+
+def _locale(request: web.Request) -> str | None:
+    """The first language of the browser's Accept-Language that we speak (e.g. "da-DK")."""
+    ranked = []
+    for n, part in enumerate(request.headers.get("Accept-Language", "").split(",")[:12]):
+        tag, _, params = part.strip().partition(";")
+        try:
+            q = float(params.strip()[2:]) if params.strip().startswith("q=") else 1.0
+        except ValueError:
+            q = 0.0
+        if tag and q > 0:
+            ranked.append((-q, n, tag.strip()))
+    return next((tag for _, _, tag in sorted(ranked) if language_code(tag)), None)

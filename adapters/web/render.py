@@ -1,0 +1,126 @@
+"""Neutral replies as HTML, server-side with Jinja2 (autoescaping on), and HTML form posts back
+into answers. Works without JavaScript: every question is a plain form, every button a post.
+
+Pure: a reply and the page's words in, markup out. The routes are in `app.py`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Mapping
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
+
+from bot.ui import Ask, Buttons, Context, Divider, Field, Kind, Reply, Section, Text
+
+HERE = Path(__file__).resolve().parent
+PREFIX = "f-"  # form field names: "f-<field id>", apart from csrf, event and action
+
+_BOLD = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
+_ITALIC = re.compile(r"(?<![\w_])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w_])")
+_CODE = re.compile(r"`([^`\n]+)`")
+_LINK = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)]")
+
+
+def environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True),
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters["markup"] = markup
+    env.globals.update(Text=Text, Section=Section, Context=Context, Divider=Divider, Buttons=Buttons, Kind=Kind,
+                       PREFIX=PREFIX, field_name=field_name, is_qr=is_qr)
+    return env
+
+
+def markup(text: str) -> Markup:
+    """The chat's Markdown subset (*bold*, _italic_, `code`, lines starting with "- ", links)
+    as HTML. Escaped first: whatever a member typed is shown as text, never as markup."""
+    lines, out, bullets = str(escape(text)).split("\n"), [], []
+
+    def flush() -> None:
+        if bullets:
+            out.append("<ul>" + "".join(f"<li>{b}</li>" for b in bullets) + "</ul>")
+            bullets.clear()
+
+    for line in lines:
+        styled = _inline(line)
+        if line.startswith("- "):
+            bullets.append(_inline(line[2:]))
+            continue
+        flush()
+        out.append(styled + "<br>")
+    flush()
+    html = "".join(out)
+    return Markup(html[:-4] if html.endswith("<br>") else html)
+
+
+def _inline(line: str) -> str:
+    # Code first, so nothing inside `…` is styled; links last, on text that is already escaped.
+    parts = re.split(r"(`[^`\n]+`)", line)
+    done = []
+    for part in parts:
+        if _CODE.fullmatch(part):
+            done.append(f"<code>{part[1:-1]}</code>")
+            continue
+        part = _BOLD.sub(r"<strong>\1</strong>", part)
+        part = _ITALIC.sub(r"<em>\1</em>", part)
+        part = _LINK.sub(lambda m: f'<a href="{m.group(0)}" rel="noopener noreferrer">{m.group(0)}</a>', part)
+        done.append(part)
+    return "".join(done)
+
+
+def is_qr(url: str) -> bool:
+    return url.endswith("/qr.svg")
+
+
+def field_name(field: Field) -> str:
+    return PREFIX + field.id
+
+
+def one_click(ask: Ask) -> Field | None:
+    """A question with one choice or 1–5 rating is answered by one button press."""
+    fields = ask.question.fields
+    if len(fields) == 1 and fields[0].kind in (Kind.CHOICE, Kind.SCALE):
+        return fields[0]
+    return None
+
+
+def values(ask: Ask | None, form: Mapping[str, Any]) -> dict[str, Any]:
+    """What the member submitted for each of `ask`'s fields, as `bot.answers.parse` takes it:
+    a list for several choices, else the text (validation is the engine's)."""
+    if ask is None:
+        return {}
+    found: dict[str, Any] = {}
+    for field in ask.question.fields:
+        name = field_name(field)
+        if field.kind is Kind.MULTI_CHOICE:
+            found[field.id] = [str(v) for v in form.getall(name, [])] if hasattr(form, "getall") else form.get(name, [])
+        else:
+            found[field.id] = str(form.get(name, ""))
+    return found
+
+
+def answered(ask: Ask, given: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The member's answers as (question, answer) lines for their side of the conversation."""
+    lines = []
+    for field in ask.question.fields:
+        value = given.get(field.id)
+        if isinstance(value, list):
+            shown = ", ".join(field.option_label(v) for v in value)
+        else:
+            shown = field.option_label(str(value)) if field.options else str(value or "")
+        if shown:
+            lines.append((field.label, shown))
+    return lines
+
+
+def page(env: Environment, template: str, **context: Any) -> str:
+    return env.get_template(template).render(**context)
+
+
+def text_of(reply: Reply) -> str:
+    """A reply as plain text (an email's body)."""
+    from adapters.console.render import render
+
+    return render(reply)
