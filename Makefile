@@ -18,7 +18,8 @@ $(STAMP): pyproject.toml
 migrate: install
 	$(BIN)/cocreate db upgrade
 
-# Serves Slack when it is configured (environment or .env), else opens the terminal chat.
+# Serves the web chat (and Slack and Teams when configured in the environment or .env);
+# without Slack or Teams it prints a one-time web sign-in link for the sample leader.
 run: migrate
 	$(BIN)/cocreate run $(ARGS)
 

@@ -49,9 +49,10 @@ def test_the_bot_starts_on_the_danish_sample(tmp_path, sqlite_url):
     assert result.stdout.startswith("prompts:\n")
 
 
-def test_make_run_args_config_opens_a_danish_terminal_chat(tmp_path, sqlite_url):
-    """`make run ARGS="--config examples/app.da.yaml"` puts --config after `run`."""
-    result = cocreate(tmp_path, sqlite_url, "run", "--config", str(DANISH), input="hjælp\nsprog\n")
+def test_make_chat_args_config_opens_a_danish_terminal_chat(tmp_path, sqlite_url):
+    """`make chat ARGS="--config examples/app.da.yaml"` puts --config after `chat` (for `make
+    run`, which serves the web chat, see tests/web/test_run.py)."""
+    result = cocreate(tmp_path, sqlite_url, "chat", "--config", str(DANISH), input="hjælp\nsprog\n")
     assert_clean_exit(result)
     assert "Cocreate · Samskabelse i Fjordby · Unge i job\nDu er Demo Leder." in result.stdout
     assert "- `deltag`: deltag i koalitionen, og fortæl" in result.stdout and "- `hjælp`: denne liste" in result.stdout

@@ -3,11 +3,11 @@ Teams admin centre): manifest.json, a localization file and the two icons, zippe
 
 Teams has no slash commands: the bot reads command words from messages, and the manifest's
 `commandLists` advertises them in the compose box. Manifest schema v1.19 allows at most 10
-commands per list and the bot reads 16, so six are left out: `map` (`join` offers to map a
+commands per list and the bot reads 18, so eight are left out: `map` (`join` offers to map a
 hidden treasure right after you join), `impact` (the button on a check-in invitation sends it
 for the member: nobody needs to type it), `digest`, `schedule` and `coordinator`, which are for
 leaders and coordinators (`checkin` stays: it is how leaders start a round, the heart of the
-method), and `language`, which a member types once if ever. `help` (the first command) names
+method), `invite` (leaders), and `language` and `web`, which a member types once if ever. `help` (the first command) names
 each left-out word and lists every one. `cancel` stays because the menu is where someone stuck
 in the middle of a flow looks.
 
@@ -43,7 +43,7 @@ PACKAGE_NAME = "cocreate-teams.zip"
 MENU = ("help", "join", "strengths", "frame", "experiment", "checkin", "story", "reflect", "status", "cancel")
 # Reachable from `join`, sent by the invitation's button, for leaders and coordinators, typed
 # once if ever; `help` names them all.
-LEFT_OUT = ("map", "impact", "digest", "schedule", "coordinator", "language")
+LEFT_OUT = ("map", "impact", "digest", "schedule", "invite", "coordinator", "language", "web")
 
 LANGUAGES = ("en", "da")  # language tags; the first is the default
 LOCALIZATION_SCHEMA_URL = (
@@ -72,7 +72,7 @@ TEXTS: dict[str, dict] = {
         "full": FULL_DESCRIPTION,
         "commands": {
             "help": ("help", "list everything you can do here, including map (a hidden treasure), impact, digest, "
-                             "schedule, coordinator, language"),
+                             "schedule, invite, coordinator, language, web"),
             "join": ("join", "join the coalition and say what you bring"),
             "strengths": ("strengths", "share when co-creation worked, and how to do more of it"),
             "frame": ("frame", "frame the problem from the outside in"),
@@ -99,7 +99,7 @@ TEXTS: dict[str, dict] = {
         ),
         "commands": {
             "help": ("hjælp", "se alt hvad du kan her, også kortlæg (en skjult skat), effekt, overblik, tidsplan, "
-                              "koordinator og sprog"),
+                              "inviter, koordinator, sprog og web"),
             "join": ("deltag", "bliv en del af koalitionen og fortæl hvad du bidrager med"),
             "strengths": ("styrker", "del hvornår samskabelse er lykkedes og hvordan vi gør mere af det"),
             "frame": ("ramme", "rammesæt problemet udefra og ind"),

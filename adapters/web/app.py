@@ -77,21 +77,32 @@ class WebBot:
         self.env.tests["instanceof"] = isinstance
 
     def mount(self, app: web.Application) -> None:
-        r = app.router
-        r.add_get("/", self.home)
-        r.add_get("/join/{token}", self.join_page)
-        r.add_post("/join/{token}", self.join)
-        r.add_get("/join/{token}/qr.svg", self.qr)
-        r.add_get("/signin", self.signin_page)
-        r.add_post("/signin", self.signin_email)
-        r.add_get("/signin/{token}", self.signin_link)
-        r.add_post("/signin/{token}", self.signin)
-        r.add_get("/chat", self.chat)
-        r.add_post("/chat", self.post)
-        r.add_post("/signout", self.signout)
-        r.add_get("/unsubscribe/{token}", self.unsubscribe_page)
-        r.add_post("/unsubscribe/{token}", self.unsubscribe)
-        r.add_get("/static/cocreate.css", self.stylesheet)
+        for method, path, handler in [
+            ("GET", "/", self.home),
+            ("GET", "/join/{token}", self.join_page), ("POST", "/join/{token}", self.join),
+            ("GET", "/join/{token}/qr.svg", self.qr),
+            ("GET", "/signin", self.signin_page), ("POST", "/signin", self.signin_email),
+            ("GET", "/signin/{token}", self.signin_link), ("POST", "/signin/{token}", self.signin),
+            ("GET", "/chat", self.chat), ("POST", "/chat", self.post),
+            ("POST", "/signout", self.signout),
+            ("GET", "/unsubscribe/{token}", self.unsubscribe_page), ("POST", "/unsubscribe/{token}", self.unsubscribe),
+            ("GET", "/static/cocreate.css", self.stylesheet),
+        ]:
+            app.router.add_route(method, path, self._guarded(handler))
+
+    def _guarded(self, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
+        """A page that says what happened instead of a bare 500 (the transaction was rolled back)."""
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            try:
+                return await handler(request)
+            except web.HTTPException:
+                raise
+            except Exception:
+                log.exception("web: %s %s failed", request.method, request.path)
+                texts = self._texts(request)
+                return self._notice(request, texts, texts.t("web.form_expired_title"), [texts.t("ui.error")],
+                                    status=500, home=True)
+        return guarded
 
     @property
     def base(self) -> str:
@@ -148,7 +159,7 @@ class WebBot:
             # It expired or was revoked between the page and the post: nothing was created.
             return self._notice(request, texts, 410, [texts.t("web.invite_expired")], status=410)
         log.info("web: %s joined %s through invite %s", person.member_id, coalition.id, invite.id)
-        self._reached(person.member_id)
+        await self._signed_in(request, person.member_id, now)
         ref = self._ref(request, person)
         welcome = Reply.text(texts.t("web.welcome", coalition=coalition.name, name=name))
         replies = await self.engine.handle(Message(ref, f"web-join-{person.member_id}", texts.command("join"),
@@ -227,7 +238,7 @@ class WebBot:
         old = request.cookies.get(SESSION)
         if old:
             await self.access.close_session(digest(old))  # the old session id is never used again
-        self._reached(person.member_id)
+        await self._signed_in(request, person.member_id, now)
         response = web.HTTPSeeOther("/chat")
         self._sign_in_cookie(response, session)
         raise response
@@ -379,9 +390,13 @@ class WebBot:
         """Before sign-in: the browser's language if we speak it, else the coalition's."""
         return self.engine.config.texts(_locale(request), self.engine.config.language_of(coalition_id))
 
-    def _reached(self, member_id: str) -> None:
-        """The outbox reaches them here from now on (other replicas learn it from the database)."""
+    async def _signed_in(self, request: web.Request, member_id: str, now: datetime) -> None:
+        """The outbox reaches them here from now on (other replicas learn it from the database),
+        in their browser's language when they choose none."""
         self.sender.people = self.sender.people | {member_id}
+        locale = _locale(request)
+        if locale and member_id.startswith(f"{PLATFORM}:"):  # a chat member's platform keeps its say
+            await self.engine.store.save_locale(member_id, locale, now)
 
     def _join_form(self, request, texts: Texts, coalition, values: dict, errors: dict, status: int = 200):
         return self._page(request, "join.html", texts, title=texts.t("web.join_title", coalition=coalition.name),
