@@ -51,6 +51,7 @@ TRANSCRIPT = 60  # entries drawn on the chat page
 NAME_LIMIT = 80
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 NONCE = re.compile(r"^[0-9a-f]{32}$")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 STATIC = render.HERE / "static"
 HEADERS = {
     "Content-Security-Policy": ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
@@ -86,7 +87,7 @@ class WebBot:
             ("GET", "/chat", self.chat), ("POST", "/chat", self.post),
             ("POST", "/signout", self.signout),
             ("GET", "/unsubscribe/{token}", self.unsubscribe_page), ("POST", "/unsubscribe/{token}", self.unsubscribe),
-            ("GET", "/static/cocreate.css", self.stylesheet),
+            ("GET", "/static/cocreate.css", self.stylesheet), ("GET", "/favicon.ico", self.no_icon),
         ]:
             app.router.add_route(method, path, self._guarded(handler))
 
@@ -126,6 +127,9 @@ class WebBot:
         texts = self._texts(request, coalition and coalition.id)
         if refusal:
             return self._notice(request, texts, refusal[0], [texts.t(f"web.invite_{refusal[1]}")], status=refusal[0])
+        session = await self._session(request)
+        if session and session.person.coalition_id == coalition.id:
+            raise web.HTTPSeeOther("/chat")  # a member again at the poster: their own chat, not a second seat
         return self._join_form(request, texts, coalition, {}, {})
 
     async def join(self, request: web.Request) -> web.Response:
@@ -136,7 +140,7 @@ class WebBot:
         form = await request.post()
         if not self._anonymous_csrf_ok(request, form):
             return self._expired_form(request, texts)
-        name = " ".join(clean(str(form.get("name", ""))).split())
+        name = CONTROL.sub(" ", clean(str(form.get("name", "")))).strip()  # otherwise exactly as typed
         email = str(form.get("email", "")).strip().lower()
         errors = {}
         if not name:
@@ -258,6 +262,9 @@ class WebBot:
         return self._notice(request, texts, texts.t("web.unsubscribe_title"), [texts.t(key)],
                             status=200 if person else 404, home=True)
 
+    async def no_icon(self, request: web.Request) -> web.Response:
+        return web.Response(status=204, headers={"Cache-Control": "public, max-age=86400"})
+
     async def stylesheet(self, request: web.Request) -> web.FileResponse:
         return web.FileResponse(STATIC / "cocreate.css", headers={"Cache-Control": "public, max-age=3600"})
 
@@ -317,7 +324,7 @@ class WebBot:
             said = {"answers": render.answered(asked, given) if asked else []}
             event = Interaction(ref, event_id, action, given)
         else:
-            text = clean(str(form.get("text", ""))).strip()[: self.engine.config.limits.max_answer_length * 2]
+            text = render.lines(clean(str(form.get("text", "")))).strip()[: self.engine.config.limits.max_answer_length * 2]
             if not text:
                 raise web.HTTPSeeOther("/chat#latest")
             said = {"text": text}

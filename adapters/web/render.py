@@ -97,8 +97,13 @@ def values(ask: Ask | None, form: Mapping[str, Any]) -> dict[str, Any]:
         if field.kind is Kind.MULTI_CHOICE:
             found[field.id] = [str(v) for v in form.getall(name, [])] if hasattr(form, "getall") else form.get(name, [])
         else:
-            found[field.id] = str(form.get(name, ""))
+            found[field.id] = lines(str(form.get(name, "")))
     return found
+
+
+def lines(text: str) -> str:
+    """A browser sends a text area's line breaks as CRLF; every other platform as LF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def answered(ask: Ask, given: Mapping[str, Any]) -> list[tuple[str, str]]:
