@@ -13,7 +13,7 @@ from typing import Any
 from bot.i18n import Texts
 from bot.ui import Field, Kind
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff\x00]")  # and NUL, which PostgreSQL text cannot hold
 _DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d-%m-%Y", "%d/%m/%Y", "%d/%m-%Y")  # the last: Danish 1/12-2026
 
 
@@ -22,7 +22,7 @@ class AnswerError(ValueError):
 
 
 def clean(text: str) -> str:
-    """Replace lone surrogates (undecodable input bytes) so the text can be stored as UTF-8."""
+    """Replace lone surrogates (undecodable input bytes) and NUL so the text can be stored."""
     return _SURROGATE.sub("\ufffd", text)
 
 

@@ -129,7 +129,7 @@ async def _serve(engine, settings: dict, host: str, port: int, sign_in: str | No
         await runner.shutdown()  # stop taking requests
         stop_sending.set()
         await sending  # sends in flight finish; the rest stays queued in the outbox
-        for bot in bots:
+        for bot in [*bots, web_bot]:
             await bot.aclose()  # finish what was acknowledged
         await runner.cleanup()
 

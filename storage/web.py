@@ -226,6 +226,10 @@ class SqlWeb:
     async def allow(self, kind: str, key: str, now: datetime, window: timedelta, limit: int) -> bool:
         a = WebAttempt
         async with self._begin() as db:
+            if db.dialect.name == "postgresql":
+                # Count and insert as one step: concurrent attempts of a key wait for each other
+                # (SQLite's write lock does this already).
+                await db.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(f"web:{kind}:{key}", 0))))
             # Old attempts of this key go first, so the table stays as small as the window.
             await db.execute(delete(a).where(a.kind == kind, a.key == key, a.at <= now - window))
             made = await db.scalar(select(func.count()).select_from(a).where(a.kind == kind, a.key == key))

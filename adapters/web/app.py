@@ -17,6 +17,7 @@ without inline scripts and no Referer, so a token in a link never leaks to anoth
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import io
 import logging
@@ -34,7 +35,7 @@ from adapters.web.mail import Mailer
 from adapters.web.sender import PLATFORM, WebSender
 from adapters.web.settings import WebSettings
 from bot.answers import clean
-from bot.engine import Engine
+from bot.engine import Engine, chrome
 from bot.i18n import Texts, language_code
 from bot.ports import DeliveryError, WebAccess, WebPerson
 from bot.tokens import digest, new_token
@@ -49,7 +50,7 @@ SESSION_DAYS = 30
 LINK_MINUTES = 15
 TRANSCRIPT = 60  # entries drawn on the chat page
 NAME_LIMIT = 80
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
 NONCE = re.compile(r"^[0-9a-f]{32}$")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 STATIC = render.HERE / "static"
@@ -76,6 +77,7 @@ class WebBot:
         self.env = render.environment()
         self.env.globals["nonce"] = lambda: uuid.uuid4().hex
         self.env.tests["instanceof"] = isinstance
+        self._tasks: set[asyncio.Task] = set()
 
     def mount(self, app: web.Application) -> None:
         for method, path, handler in [
@@ -153,7 +155,7 @@ class WebBot:
             return self._join_form(request, texts, coalition, {"name": name, "email": email}, errors, status=400)
         now = self.clock()
         hour = timedelta(hours=1)
-        if not (await self.access.allow("join-address", _address(request), now, hour, self.settings.joins_per_address)
+        if not (await self.access.allow("join-address", _address(request, self.settings.behind_proxy), now, hour, self.settings.joins_per_address)
                 and await self.access.allow("join-invite", str(invite.id), now, hour, self.settings.joins_per_invite)):
             log.warning("web: joins through invite %s refused: too many in an hour", invite.id)
             return self._notice(request, texts, texts.t("web.too_many_title"), [texts.t("web.too_many")], status=429)
@@ -163,6 +165,7 @@ class WebBot:
             # It expired or was revoked between the page and the post: nothing was created.
             return self._notice(request, texts, 410, [texts.t("web.invite_expired")], status=410)
         log.info("web: %s joined %s through invite %s", person.member_id, coalition.id, invite.id)
+        await self._end_session(request)
         await self._signed_in(request, person.member_id, now)
         ref = self._ref(request, person)
         welcome = Reply.text(texts.t("web.welcome", coalition=coalition.name, name=name))
@@ -201,12 +204,23 @@ class WebBot:
             return self._notice(request, texts, texts.t("web.signin_title"), [texts.t("web.signin_no_email")], home=True)
         email = str(form.get("email", "")).strip().lower()
         now, hour = self.clock(), timedelta(hours=1)
-        if (EMAIL.match(email) and await self.access.allow("signin-address", _address(request), now, hour, 10)
+        if (EMAIL.match(email) and await self.access.allow("signin-address", _address(request, self.settings.behind_proxy), now, hour, 10)
                 and await self.access.allow("signin-email", digest(email), now, hour, 3)):
             person = await self.access.person_by_email(email)
             if person is not None:
-                await self._email_link(person, now)
+                # Sent after answering: how long the mail server takes must not tell who is a member.
+                self._background(self._email_link(person, now))
         return self._notice(request, texts, texts.t("web.signin_title"), [texts.t("web.signin_sent", minutes=LINK_MINUTES)], home=True)
+
+    def _background(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def aclose(self) -> None:
+        """Let emails being sent finish (on shutdown)."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=20)
 
     async def _email_link(self, person: WebPerson, now: datetime) -> None:
         token = new_token()
@@ -239,9 +253,7 @@ class WebBot:
         if person is None:
             return self._notice(request, texts, texts.t("web.signin_title"), [texts.t("web.signin_bad")],
                                 status=410, home=True)
-        old = request.cookies.get(SESSION)
-        if old:
-            await self.access.close_session(digest(old))  # the old session id is never used again
+        await self._end_session(request)
         await self._signed_in(request, person.member_id, now)
         response = web.HTTPSeeOther("/chat")
         self._sign_in_cookie(response, session)
@@ -281,11 +293,13 @@ class WebBot:
         entries = await self.access.transcript(person.member_id, TRANSCRIPT)
         current = next((r.ask for r in await self.engine.current(ref, CAPABILITIES) if r.ask), None)
         items, live, given = [], None, {}
+        words = chrome(texts)
         for entry in entries:
             if entry.who == "member":
                 items.append({"who": "member", "text": entry.body.get("text", ""), "answers": entry.body.get("answers")})
             else:
-                items.append({"who": "bot", "reply": codec.load(entry.body), "live": False, "given": entry.body.get("given")})
+                items.append({"who": "bot", "reply": codec.load(entry.body, words), "live": False,
+                              "given": entry.body.get("given")})
         # The open question is a form: as it was last asked (with its errors and what the member
         # typed), or as the engine asks it now when the conversation does not show it.
         last = next((i for i in reversed(items) if i["who"] == "bot" and i["reply"].ask is not None), None)
@@ -397,6 +411,12 @@ class WebBot:
         """Before sign-in: the browser's language if we speak it, else the coalition's."""
         return self.engine.config.texts(_locale(request), self.engine.config.language_of(coalition_id))
 
+    async def _end_session(self, request: web.Request) -> None:
+        """At sign-in, the browser's old session id is never used again."""
+        old = request.cookies.get(SESSION)
+        if old:
+            await self.access.close_session(digest(old))
+
     async def _signed_in(self, request: web.Request, member_id: str, now: datetime) -> None:
         """The outbox reaches them here from now on (other replicas learn it from the database),
         in their browser's language when they choose none."""
@@ -443,7 +463,13 @@ class WebBot:
                             secure=self.settings.secure, path="/")
 
 
-def _address(request: web.Request) -> str:
+def _address(request: web.Request, behind_proxy: bool) -> str:
+    """Who is asking, for the rate limits: behind a proxy, the address it saw (the last one
+    it added to X-Forwarded-For); a client's own X-Forwarded-For is never trusted otherwise."""
+    if behind_proxy:
+        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip()
+        if forwarded:
+            return forwarded[:64]
     return request.remote or "unknown"
 
 

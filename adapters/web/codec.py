@@ -1,5 +1,8 @@
 """Neutral replies as JSON and back, so a member's web conversation can be stored and drawn
-again on every page view (in the language it was said in, like any chat message)."""
+again on every page view (in the language it was said in, like any chat message).
+
+The chrome (the words around a reply: buttons, hints) is not stored with every message; the
+page draws it in the member's language of the day."""
 
 from __future__ import annotations
 
@@ -10,16 +13,17 @@ from bot.ui import Ask, Block, Button, Buttons, Context, Divider, Field, Kind, O
 
 
 def dump(reply: Reply) -> dict[str, Any]:
-    body: dict[str, Any] = {"blocks": [_block(b) for b in reply.blocks], "chrome": dict(reply.chrome)}
+    body: dict[str, Any] = {"blocks": [_block(b) for b in reply.blocks]}
     if reply.ask is not None:
         body["ask"] = _ask(reply.ask)
     return body
 
 
-def load(body: Mapping[str, Any]) -> Reply:
+def load(body: Mapping[str, Any], chrome: Mapping[str, str] | None = None) -> Reply:
     ask = body.get("ask")
+    chrome = dict(chrome or {})
     return Reply(blocks=tuple(_unblock(b) for b in body.get("blocks", ())),
-                 ask=_unask(ask) if ask else None, chrome=dict(body.get("chrome") or {}))
+                 ask=_unask(ask, chrome) if ask else None, chrome=chrome)
 
 
 def _block(block: Block) -> dict[str, Any]:
@@ -55,15 +59,15 @@ def _ask(ask: Ask) -> dict[str, Any]:
     return {
         "title": q.title, "submit": q.submit, "intro": [_block(b) for b in q.intro],
         "fields": [_field(f) for f in q.fields], "action": ask.action.encode(),
-        "errors": dict(ask.errors), "index": ask.field_index, "chrome": dict(ask.chrome),
+        "errors": dict(ask.errors), "index": ask.field_index,
     }
 
 
-def _unask(data: Mapping[str, Any]) -> Ask:
+def _unask(data: Mapping[str, Any], chrome: Mapping[str, str]) -> Ask:
     question = Question(data["title"], tuple(_unfield(f) for f in data["fields"]),
                         tuple(_unblock(b) for b in data.get("intro", ())), data.get("submit"))
     return Ask(question, ActionRef.decode(data["action"]), dict(data.get("errors") or {}),
-               data.get("index"), dict(data.get("chrome") or {}))
+               data.get("index"), dict(chrome))
 
 
 def _field(f: Field) -> dict[str, Any]:

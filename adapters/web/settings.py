@@ -7,6 +7,8 @@ these say where it is reachable and whether it may send email.
                           smtp://user:password@host:587 (STARTTLS when offered), smtps://… (TLS)
     COCREATE_JOINS_PER_HOUR          joins through one invite link per address per hour (10)
     COCREATE_JOINS_PER_INVITE_HOUR   joins through one invite link per hour, from anywhere (200)
+    COCREATE_BEHIND_PROXY  true: the server is only reachable through your HTTPS proxy, so the
+                           visitor's address for those limits is the proxy's X-Forwarded-For
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class WebSettings:
     smtp: Smtp | None = None
     joins_per_address: int = 10
     joins_per_invite: int = 200
+    behind_proxy: bool = False
 
     @property
     def secure(self) -> bool:
@@ -90,4 +93,14 @@ def from_env() -> WebSettings:
         smtp=smtp(os.environ.get("SMTP_URL"), os.environ.get("SMTP_FROM")),
         joins_per_address=_count("COCREATE_JOINS_PER_HOUR", 10),
         joins_per_invite=_count("COCREATE_JOINS_PER_INVITE_HOUR", 200),
+        behind_proxy=_flag("COCREATE_BEHIND_PROXY"),
     )
+
+
+def _flag(name: str) -> bool:
+    raw = (os.environ.get(name) or "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise WebSettingsError(f"{name} must be true or false, got {raw!r}")

@@ -5,6 +5,7 @@ answers the engine validates."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 from multidict import MultiDict
@@ -101,7 +102,8 @@ def test_a_form_post_becomes_the_values_the_engine_parses():
 @pytest.mark.parametrize("reply", [
     Reply(blocks=(Text("hi *there*"), Section("s", (("a", "b"),)), Context("c"), Divider(),
                   Buttons((Button("Go", "story", primary=True),))), chrome={"submit": "Send"}),
-    Reply(ask=ASK, chrome={"submit": "Indsend"}),
+    Reply(ask=replace(ASK, chrome={"submit": "Indsend"}), chrome={"submit": "Indsend"}),
 ])
 def test_replies_survive_the_database(reply):
-    assert codec.load(codec.dump(reply)) == reply
+    assert "chrome" not in str(codec.dump(reply))  # drawn in the member's language of the day
+    assert codec.load(codec.dump(reply), reply.chrome) == reply
