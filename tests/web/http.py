@@ -105,6 +105,7 @@ class Browser:
         self.host, self.port = parts.hostname, parts.port
         self.cookies: dict[str, str] = {}
         self.accept_language = accept_language
+        self.headers: dict[str, str] = {}  # sent with every request (e.g. a proxy's X-Forwarded-For)
 
     def get(self, path: str) -> Page:
         return self._request("GET", path)
@@ -121,7 +122,7 @@ class Browser:
     def _request(self, method: str, path: str, body: str | None = None, headers: dict | None = None) -> Page:
         connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
         try:
-            sent = {"Accept-Language": self.accept_language, **(headers or {})}
+            sent = {"Accept-Language": self.accept_language, **self.headers, **(headers or {})}
             if self.cookies:
                 sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
             connection.request(method, path, body=body.encode() if body is not None else None, headers=sent)

@@ -401,6 +401,27 @@ def test_joins_are_limited_per_address(own_server):
     assert people(server) == 2 and joins_through(server, invites[2]) == 0
 
 
+def test_behind_a_proxy_joins_are_limited_per_visitor_and_a_forged_address_helps_nobody(own_server):
+    proxied = own_server(COCREATE_JOINS_PER_HOUR="1", COCREATE_BEHIND_PROXY="true")
+    invite = add_invite(proxied.database_url)
+
+    def via_proxy(visitor: str, name: str) -> Page:
+        browser = Browser(proxied.url)
+        browser.headers["X-Forwarded-For"] = f"10.0.0.9, {visitor}"  # the proxy adds the last one
+        return join(proxied, invite, name=name, browser=browser)[1]
+
+    assert via_proxy("198.51.100.1", "One").status == 303
+    assert via_proxy("198.51.100.2", "Two").status == 303  # another visitor behind the same proxy
+    assert via_proxy("198.51.100.1", "Three").status == 429
+    # Without a proxy in front, X-Forwarded-For is the visitor's own word: not believed.
+    direct = own_server(COCREATE_JOINS_PER_HOUR="1")
+    invite = add_invite(direct.database_url)
+    for n, claimed in enumerate(["203.0.113.1", "203.0.113.2"]):
+        browser = Browser(direct.url)
+        browser.headers["X-Forwarded-For"] = claimed
+        assert join(direct, invite, name=f"Person {n}", browser=browser)[1].status == (303 if n == 0 else 429)
+
+
 def test_joins_are_limited_per_invite(server):
     poster, other = add_invite(server.database_url), add_invite(server.database_url)
     before = people(server)
