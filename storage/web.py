@@ -140,14 +140,13 @@ class SqlWeb:
             return person
 
     async def session(self, session_hash: str, now: datetime) -> WebSession | None:
-        s = WebSessionRow
         async with self._begin() as db:
-            row = (await db.execute(
-                select(s.csrf, *_PERSON_COLUMNS)
-                .join(WebPersonRow, WebPersonRow.member_id == s.member_id)
-                .where(s.token_hash == session_hash, s.expires_at > now)
-            )).one_or_none()
-            return WebSession(_as_person(row), row.csrf) if row else None
+            return await _session(db, session_hash, now)
+
+    async def page(self, session_hash: str, now: datetime, limit: int) -> tuple[WebSession | None, list[WebEntry]]:
+        async with self._begin() as db:
+            session = await _session(db, session_hash, now)
+            return session, (await _transcript(db, session.person.member_id, limit) if session else [])
 
     async def close_session(self, session_hash: str) -> None:
         async with self._begin() as db:
@@ -200,13 +199,8 @@ class SqlWeb:
             return ids
 
     async def transcript(self, member_id: str, limit: int) -> list[WebEntry]:
-        e = WebEntryRow
         async with self._begin() as db:
-            rows = await db.execute(
-                select(e.id, e.who, e.body, e.created_at, e.emailed_at)
-                .where(e.member_id == member_id).order_by(e.id.desc()).limit(limit)
-            )
-            return [WebEntry(**row._asdict()) for row in reversed(rows.all())]
+            return await _transcript(db, member_id, limit)
 
     async def entry(self, tag: str) -> WebEntry | None:
         e = WebEntryRow
@@ -245,6 +239,25 @@ _PERSON_COLUMNS = (WebPersonRow.member_id, WebPersonRow.name, WebPersonRow.coali
 
 def _as_person(row: Any) -> WebPerson:
     return WebPerson(row.member_id, row.name, row.coalition_id, row.email, row.unsubscribed_at is not None)
+
+
+async def _session(db: AsyncConnection, session_hash: str, now: datetime) -> WebSession | None:
+    s = WebSessionRow
+    row = (await db.execute(
+        select(s.csrf, *_PERSON_COLUMNS)
+        .join(WebPersonRow, WebPersonRow.member_id == s.member_id)
+        .where(s.token_hash == session_hash, s.expires_at > now)
+    )).one_or_none()
+    return WebSession(_as_person(row), row.csrf) if row else None
+
+
+async def _transcript(db: AsyncConnection, member_id: str, limit: int) -> list[WebEntry]:
+    e = WebEntryRow
+    rows = await db.execute(
+        select(e.id, e.who, e.body, e.created_at, e.emailed_at)
+        .where(e.member_id == member_id).order_by(e.id.desc()).limit(limit)
+    )
+    return [WebEntry(**row._asdict()) for row in reversed(rows.all())]
 
 
 async def _person(db: AsyncConnection, member_id: str) -> WebPerson | None:

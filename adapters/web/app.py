@@ -48,7 +48,7 @@ CAPABILITIES = Capabilities(can_open_forms=True, can_show_buttons=True, can_upda
 SESSION, CSRF = "cocreate_session", "cocreate_csrf"
 SESSION_DAYS = 30
 LINK_MINUTES = 15
-TRANSCRIPT = 60  # entries drawn on the chat page
+TRANSCRIPT = 40  # entries drawn on the chat page (older ones stay in the database)
 NAME_LIMIT = 80
 EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
 NONCE = re.compile(r"^[0-9a-f]{32}$")
@@ -283,15 +283,14 @@ class WebBot:
     # -- the chat -------------------------------------------------------------------------------
 
     async def chat(self, request: web.Request) -> web.Response:
-        session = await self._session(request)
+        token = request.cookies.get(SESSION)
+        session, entries = await self.access.page(digest(token), self.clock(), TRANSCRIPT) if token else (None, [])
         if session is None:
             raise web.HTTPSeeOther("/")
         person = session.person
         ref = self._ref(request, person)
-        actor = await self.engine.speaker(ref)
+        actor, current = await self.engine.view(ref, CAPABILITIES)
         texts = self.engine.texts(actor)
-        entries = await self.access.transcript(person.member_id, TRANSCRIPT)
-        current = next((r.ask for r in await self.engine.current(ref, CAPABILITIES) if r.ask), None)
         items, live, given = [], None, {}
         words = chrome(texts)
         for entry in entries:
@@ -342,7 +341,10 @@ class WebBot:
             if not text:
                 raise web.HTTPSeeOther("/chat#latest")
             said = {"text": text}
-            event = Message(ref, event_id, text)
+            # Questions have their own form on the page, so a command word typed in the box below
+            # is a command (as a slash command is in Slack), also while a question is open.
+            word = text.lstrip("/").split(maxsplit=1)[0].lower() if text.lstrip("/") else ""
+            event = Message(ref, event_id, text, command=word in self.engine.aliases)
         replies = await self.engine.handle(event, CAPABILITIES)
         await self._keep(person.member_id, said, replies, tag=event_id, given=given)
         raise web.HTTPSeeOther("/chat#latest")

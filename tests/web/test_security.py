@@ -320,6 +320,18 @@ def test_a_form_sent_twice_is_handled_once(server):
     assert said_by(server, member) == ["cancel", "status"]
 
 
+def test_a_command_typed_below_an_open_form_is_a_command(server):
+    """The join form is open after joining; `status` typed in the box below answers and keeps
+    the form, where a chat without forms would take the line as the answer."""
+    browser = joined(server, name="Kim")
+    say(browser, "status")
+    page = browser.get("/chat")
+    assert "Your status in Harbour Youth" in page.text and "Please answer with the form above" not in page.text
+    assert 'class="ask"' in page.text  # the join question is still open
+    say(browser, "story")  # another flow: first finish or cancel this one
+    assert "You are in the middle of" in browser.get("/chat").text
+
+
 # -- headers --------------------------------------------------------------------------------------
 
 
