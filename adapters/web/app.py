@@ -223,6 +223,12 @@ class WebBot:
             await asyncio.wait(set(self._tasks), timeout=20)
 
     async def _email_link(self, person: WebPerson, now: datetime) -> None:
+        try:
+            await self._send_link(person, now)
+        except Exception:  # in the background: nobody else would hear of it
+            log.exception("web: sign-in email for %s failed", person.member_id)
+
+    async def _send_link(self, person: WebPerson, now: datetime) -> None:
         token = new_token()
         await self.access.issue_link(digest(token), "signin", person.member_id, now, now + timedelta(minutes=LINK_MINUTES))
         texts = self.engine.config.texts(*(await self._language(person)))
