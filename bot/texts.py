@@ -148,6 +148,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "optional": "(optional)",
         "error": "Error",
         "many": "Choose one or more",
+        "qr": "QR code for the invite link, to print on a poster",
         "empty": "Nothing here yet. Type help to see what you can do.",
         "home_title": "Welcome to {movement}",
         "home_intro": (

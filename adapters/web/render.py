@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
@@ -21,6 +22,7 @@ PREFIX = "f-"  # form field names: "f-<field id>", apart from csrf, event and ac
 _BOLD = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
 _ITALIC = re.compile(r"(?<![\w_])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w_])")
 _CODE = re.compile(r"`([^`\n]+)`")
+_QR = re.compile(r"/join/[\w-]{20,100}/qr\.svg")
 _LINK = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)]")
 
 
@@ -29,13 +31,14 @@ def environment() -> Environment:
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["markup"] = markup
     env.globals.update(Text=Text, Section=Section, Context=Context, Divider=Divider, Buttons=Buttons, Kind=Kind,
-                       PREFIX=PREFIX, field_name=field_name, is_qr=is_qr)
+                       PREFIX=PREFIX, field_name=field_name)
     return env
 
 
-def markup(text: str) -> Markup:
+def markup(text: str, qr: str | None = None) -> Markup:
     """The chat's Markdown subset (*bold*, _italic_, `code`, lines starting with "- ", links)
-    as HTML. Escaped first: whatever a member typed is shown as text, never as markup."""
+    as HTML. Escaped first: whatever a member typed is shown as text, never as markup.
+    `qr`: the alt text of an invite's QR code, drawn under its link (this server's own SVG)."""
     lines, out, bullets = str(escape(text)).split("\n"), [], []
 
     def flush() -> None:
@@ -44,9 +47,9 @@ def markup(text: str) -> Markup:
             bullets.clear()
 
     for line in lines:
-        styled = _inline(line)
+        styled = _inline(line, qr)
         if line.startswith("- "):
-            bullets.append(_inline(line[2:]))
+            bullets.append(_inline(line[2:], qr))
             continue
         flush()
         out.append(styled + "<br>")
@@ -55,7 +58,7 @@ def markup(text: str) -> Markup:
     return Markup(html[:-4] if html.endswith("<br>") else html)
 
 
-def _inline(line: str) -> str:
+def _inline(line: str, qr: str | None = None) -> str:
     # Code first, so nothing inside `…` is styled; links last, on text that is already escaped.
     parts = re.split(r"(`[^`\n]+`)", line)
     done = []
@@ -65,13 +68,17 @@ def _inline(line: str) -> str:
             continue
         part = _BOLD.sub(r"<strong>\1</strong>", part)
         part = _ITALIC.sub(r"<em>\1</em>", part)
-        part = _LINK.sub(lambda m: f'<a href="{m.group(0)}" rel="noopener noreferrer">{m.group(0)}</a>', part)
+        part = _LINK.sub(lambda m: _link(m.group(0), qr), part)
         done.append(part)
     return "".join(done)
 
 
-def is_qr(url: str) -> bool:
-    return url.endswith("/qr.svg")
+def _link(url: str, qr: str | None) -> str:
+    html = f'<a href="{url}" rel="noopener noreferrer">{url}</a>'
+    path = urlsplit(url).path
+    if qr and _QR.fullmatch(path):  # by path: the page's own origin, whatever name the link uses
+        html += f'<br><img class="qr" src="{path}" alt="{escape(qr)}" width="192" height="192">'
+    return html
 
 
 def field_name(field: Field) -> str:

@@ -107,3 +107,12 @@ def test_a_form_post_becomes_the_values_the_engine_parses():
 def test_replies_survive_the_database(reply):
     assert "chrome" not in str(codec.dump(reply))  # drawn in the member's language of the day
     assert codec.load(codec.dump(reply), reply.chrome) == reply
+
+
+def test_an_invites_qr_code_is_drawn_under_its_link_from_this_server():
+    link = "https://cocreate.example.org/join/" + "a" * 43
+    html = str(render.markup(f"Invite: {link}\nQR: {link}/qr.svg", qr="QR code"))
+    assert f'<img class="qr" src="/join/{"a" * 43}/qr.svg" alt="QR code"' in html
+    assert html.count("<img") == 1  # the join link itself is only a link
+    assert "<img" not in str(render.markup(f"QR: {link}/qr.svg"))  # only where the page asks for it
+    assert "<img" not in str(render.markup("https://evil.example/x/qr.svg", qr="QR code"))
