@@ -1,10 +1,13 @@
-"""What the benchmarks share: a PostgreSQL server to create databases on, and the process's
-memory figures (Linux /proc)."""
+"""What the benchmarks share: a PostgreSQL server to create databases on, the process's
+memory figures (Linux /proc), and a timed phase of requests."""
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.pool import NullPool
@@ -55,3 +58,27 @@ def status_mb(key: str) -> float | None:
     except OSError:
         pass
     return None
+
+
+@dataclass
+class Timed:
+    """A phase of requests against one server: each request's latency, and those that failed."""
+
+    case: str
+    server: str
+    latencies: list[float]  # seconds, one per request
+    errors: Counter
+    wall: float  # seconds from the first request sent to the last answer read
+
+    @property
+    def n(self) -> int:
+        return len(self.latencies)
+
+    @property
+    def error_count(self) -> int:
+        return sum(self.errors.values())
+
+    def pct(self, p: float) -> float:
+        """The p-th percentile latency in ms (nearest rank)."""
+        ordered = sorted(self.latencies)
+        return 1000 * ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]

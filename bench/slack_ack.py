@@ -27,15 +27,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import ctypes
 import importlib.metadata
 import itertools
-import math
 import os
 import platform
 import re
-import select
 import shutil
 import signal
 import statistics
@@ -45,12 +41,15 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # `tests.fakes` lives in the repository, not in the installed package
+
+from bench.common import SetupError, Timed  # noqa: E402
+from bench.processes import Child, print_failures, start_child, stop_children, until_signalled  # noqa: E402
 
 SECRET = "bench-signing-secret"
 TOKEN = "xoxb-bench"
@@ -65,22 +64,7 @@ CASES = ("slash command", "block action")
 SERVERS = ("bare bolt", "cocreate")
 
 
-# ====================================================================== child processes
-
-
-def _die_with_parent() -> None:
-    """Linux: the child gets SIGTERM if the benchmark dies, even by SIGKILL."""
-    with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-async def _until_signalled() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-
+# ====================================================================== servers
 
 async def serve_fake() -> None:
     """The fake Slack Web API, plus a tiny /stats endpoint counting the calls it answered."""
@@ -101,7 +85,7 @@ async def serve_fake() -> None:
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     print(f"fake: listening on port {fake.root.rsplit(':', 1)[1]} {runner.addresses[0][1]}", flush=True)
     try:
-        await _until_signalled()
+        await until_signalled()
     finally:
         await runner.cleanup()
         await fake.close()
@@ -144,76 +128,9 @@ async def serve_bare() -> None:
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     print(f"bare: listening on port {runner.addresses[0][1]}", flush=True)
     try:
-        await _until_signalled()
+        await until_signalled()
     finally:
         await runner.cleanup()
-
-
-class SetupError(RuntimeError):
-    pass
-
-
-@dataclass
-class Child:
-    name: str
-    process: subprocess.Popen
-    log: Path
-    ports: list[int] = field(default_factory=list)
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU time of the process so far (Linux /proc; 0 elsewhere)."""
-        try:
-            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        except (OSError, ValueError, IndexError):
-            return 0.0
-
-    def logs(self) -> str:
-        try:
-            return self.log.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return ""
-
-
-def start_child(name: str, argv: list[str], ready: str, env: dict[str, str], workdir: Path,
-                children: list[Child], timeout: float = 30.0) -> Child:
-    log = workdir / f"{name}.log"
-    with log.open("w") as stderr:  # the child keeps its own copy of the descriptor
-        process = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr, text=True,
-            cwd=workdir, env=env,
-            start_new_session=True,  # Ctrl-C reaches only us; we stop the children in order
-            preexec_fn=_die_with_parent,
-        )
-    child = Child(name, process, log)
-    children.append(child)
-    deadline = time.monotonic() + timeout
-    while (left := deadline - time.monotonic()) > 0:
-        readable, _, _ = select.select([process.stdout], [], [], min(left, 0.5))
-        if readable:
-            line = process.stdout.readline()
-            if line.startswith(ready):
-                child.ports = [int(p) for p in line[len(ready):].split()]
-                return child
-            if not line:
-                break
-        elif process.poll() is not None:
-            break
-    raise SetupError(f"{name} did not start (exit {process.poll()}):\n{child.logs()[-3000:]}")
-
-
-def stop_children(children: list[Child]) -> None:
-    for child in children:
-        if child.process.poll() is None:
-            child.process.terminate()
-    for child in children:
-        try:
-            child.process.wait(timeout=15)  # cocreate lets acknowledged work finish (up to 10 s)
-        except subprocess.TimeoutExpired:
-            child.process.kill()
-            child.process.wait()
-        if child.process.stdout:
-            child.process.stdout.close()
 
 
 # ====================================================================== requests
@@ -250,28 +167,11 @@ def build_requests(case: str, n: int, fake_root: str, tag: str, action_id: str) 
 
 
 @dataclass
-class Phase:
-    case: str
-    server: str
-    latencies: list[float]  # seconds, one per request
-    errors: Counter
-    wall: float  # seconds from the first request sent to the last answer read
+class Phase(Timed):
     server_cpu: float = 0.0  # seconds of server CPU, including background work until drained
     generator_cpu: float = 0.0
     drain: float | None = None  # seconds after the last ack until the background work was done
     slack_calls: int = 0  # Web API / response_url calls the server made for this phase
-
-    @property
-    def n(self) -> int:
-        return len(self.latencies)
-
-    @property
-    def error_count(self) -> int:
-        return sum(self.errors.values())
-
-    def pct(self, p: float) -> float:
-        ordered = sorted(self.latencies)
-        return 1000 * ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
     def stats(self) -> dict[str, float]:
         return {"p50": self.pct(50), "p90": self.pct(90), "p99": self.pct(99),
@@ -479,19 +379,7 @@ def report(args, rounds: list[list[Phase]], warmup_errors: Counter, children: li
               f"worst single ack {ours['worst_max']:.1f} ms "
               f"({'within' if ours['worst_max'] < SLACK_BUDGET_MS else 'OVER'} Slack's 3 s)")
 
-    failed = sum(p.error_count for phases in rounds for p in phases) + sum(warmup_errors.values())
-    for phases in rounds:
-        for p in phases:
-            if p.errors:
-                print(f"  errors, {p.case} / {p.server}: {dict(p.errors)}")
-    if warmup_errors:
-        print(f"  errors during warm-up: {dict(warmup_errors)}")
-
-    for child in children:
-        summary = log_summary(child.logs())
-        if summary:
-            print(f"\n{child.name} logged (stderr, counted):")
-            print("\n".join(summary))
+    failed = print_failures(rounds, warmup_errors, children, log_summary)
     print(f"\n{'FAILED: ' + str(failed) + ' requests were not answered 200' if failed else 'all requests answered 200'}")
     return 1 if failed else 0
 

@@ -51,7 +51,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.slack_ack import Child, SetupError, _until_signalled, start_child, stop_children  # noqa: E402
+from bench.common import SetupError, Timed  # noqa: E402
+from bench.processes import Child, print_failures, start_child, stop_children, until_signalled  # noqa: E402
 
 APP_YAML = ROOT / "tests" / "data" / "app.yaml"
 LEADER = "lea"  # leader of harbour in tests/data/app.yaml: signs in with `web`, hands out the invite
@@ -112,7 +113,7 @@ async def serve_bare() -> None:
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     print(f"bare: listening on port {runner.addresses[0][1]}", flush=True)
     try:
-        await _until_signalled()
+        await until_signalled()
     finally:
         await runner.cleanup()
 
@@ -244,28 +245,11 @@ async def sign_in_members(base: str, signin: str, invite: str, count: int) -> li
 
 
 @dataclass
-class Phase:
-    case: str
-    server: str
-    latencies: list[float]  # seconds, one per request
-    errors: Counter
-    wall: float  # seconds from the first request sent to the last answer read
+class Phase(Timed):
     body_bytes: int = 0  # bytes of the answers' bodies, summed
     server_cpu: float = 0.0  # user + system
     server_sys: float = 0.0  # of which in the kernel (system calls: sockets, thread wake-ups)
     generator_cpu: float = 0.0
-
-    @property
-    def n(self) -> int:
-        return len(self.latencies)
-
-    @property
-    def error_count(self) -> int:
-        return sum(self.errors.values())
-
-    def pct(self, p: float) -> float:
-        ordered = sorted(self.latencies)
-        return 1000 * ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
     def stats(self) -> dict[str, float]:
         n = max(self.n, 1)
@@ -659,18 +643,7 @@ def report(args, rounds: list[list[Phase]], warmup_errors: Counter, steady: Stea
                   f"at concurrency {args.concurrency} a request waits for the {args.concurrency - 1} others: "
                   f"p50 ~ {args.concurrency} x {ours['srv_cpu']:.1f} ms = {args.concurrency * ours['srv_cpu']:.0f} ms")
 
-    failed = sum(p.error_count for phases in rounds for p in phases) + sum(warmup_errors.values())
-    for phases in rounds:
-        for p in phases:
-            if p.errors:
-                print(f"  errors, {p.case} / {p.server}: {dict(p.errors)}")
-    if warmup_errors:
-        print(f"  errors during warm-up: {dict(warmup_errors)}")
-    for child in children:
-        summary = log_summary(child.logs())
-        if summary:
-            print(f"\n{child.name} logged (stderr, counted):")
-            print("\n".join(summary))
+    failed = print_failures(rounds, warmup_errors, children, log_summary)
     print(f"\n{'FAILED: ' + str(failed) + ' requests were not answered as expected' if failed else 'every page answered 200, every post 303'}")
     return 1 if failed else 0
 
