@@ -176,13 +176,13 @@ def run(ctx: click.Context, port: int, user: str) -> None:
 
     config = load(ctx.obj)
     settings = platform_settings()
-    chat_only = not (settings["slack"] or settings["teams"])
-    if chat_only:
+    web_only = not (settings["slack"] or settings["teams"])
+    if web_only:
         click.echo("No Slack or Teams settings found (see the README): serving the web chat.", err=True)
         if config.member(user) is None:
             raise click.BadParameter(f"unknown member '{user}' in app.yaml", param_hint="--user")
     try:
-        asyncio.run(run_server(config, settings, "0.0.0.0", port, sign_in=user if chat_only else None))
+        asyncio.run(run_server(config, settings, "0.0.0.0", port, sign_in=user if web_only else None))
     except KeyboardInterrupt:
         pass
 

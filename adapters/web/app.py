@@ -242,10 +242,7 @@ class WebBot:
 
     async def signin_link(self, request: web.Request) -> web.Response:
         # A page with a button, not a sign-in on GET: mail scanners open links before people do.
-        texts = self._texts(request)
-        form = {"action": request.path, "button": texts.t("web.signin_button")}
-        return self._page(request, "notice.html", texts, title=texts.t("web.signin_title"),
-                          heading=texts.t("web.signin_title"), lines=[texts.t("web.signin_intro")], form=form)
+        return self._confirm(request, "signin_title", "signin_intro", "signin_button")
 
     async def signin(self, request: web.Request) -> web.Response:
         texts = self._texts(request)
@@ -266,10 +263,7 @@ class WebBot:
         raise response
 
     async def unsubscribe_page(self, request: web.Request) -> web.Response:
-        texts = self._texts(request)
-        form = {"action": request.path, "button": texts.t("web.unsubscribe_button")}
-        return self._page(request, "notice.html", texts, title=texts.t("web.unsubscribe_title"),
-                          heading=texts.t("web.unsubscribe_title"), lines=[texts.t("web.unsubscribe_ask")], form=form)
+        return self._confirm(request, "unsubscribe_title", "unsubscribe_ask", "unsubscribe_button")
 
     async def unsubscribe(self, request: web.Request) -> web.Response:
         # No CSRF check: the token is the authority, and mail clients' one-click unsubscribe
@@ -443,6 +437,13 @@ class WebBot:
             heading = texts.t("web.link_problem")
         return self._page(request, "notice.html", texts, title=heading, heading=heading, lines=lines,
                           form=None, home=home, status=status)
+
+    def _confirm(self, request: web.Request, title: str, line: str, button: str) -> web.Response:
+        """A page whose one button posts back to the same link (what a link does, it does on POST)."""
+        texts = self._texts(request)
+        heading = texts.t(f"web.{title}")
+        return self._page(request, "notice.html", texts, title=heading, heading=heading,
+                          lines=[texts.t(f"web.{line}")], form={"action": request.path, "button": texts.t(f"web.{button}")})
 
     def _expired_form(self, request, texts: Texts) -> web.Response:
         return self._notice(request, texts, texts.t("web.form_expired_title"), [texts.t("web.form_expired")],
