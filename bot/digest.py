@@ -169,3 +169,80 @@ class Digest:
             or any(e.trend or e.intended or e.unintended for e in self.experiments)
             or any(m.new_members or m.resources_mapped for m in self.mobilisation)
         )
+
+
+# -- the dashboard's movement overview -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CoalitionFigures:
+    """One coalition's row in the dashboard's movement overview, for the scope's period.
+    Counted by the same windows and consent rules as a digest (`storage.digest`)."""
+
+    coalition_id: str
+    members_by_sector: Mapping[str, int]  # everyone at the table now
+    missing_sectors: tuple[str, ...]  # wanted in app.yaml, nobody at the table yet
+    new_members: int  # joined in the period
+    resources_mapped: int  # hidden treasures mapped in the period
+    answers: int  # everything its members recorded in the period
+    active_members: int
+    prompts_sent: int  # prompts and check-in invitations delivered in the period
+    prompts_answered: int
+    principles: Mapping[int, int]  # principle -> reflections + stories the audience may see
+    outside_in: OutsideIn
+    experiments_running: int  # today
+    experiments_overdue: int  # timebox ended, no decision ever recorded
+
+    @property
+    def members(self) -> int:
+        return sum(self.members_by_sector.values())
+
+    @property
+    def response_rate(self) -> float | None:
+        return self.prompts_answered / self.prompts_sent if self.prompts_sent else None
+
+    def touched(self, number: int) -> int:
+        return self.principles.get(number, 0)
+
+
+@dataclass(frozen=True)
+class WeekActivity:
+    week: date  # Monday of the ISO week (UTC)
+    coalition_id: str
+    answers: int
+
+
+@dataclass(frozen=True)
+class Overview:
+    """Every coalition of the scope side by side: the dashboard's first page."""
+
+    scope: Scope
+    principles: tuple[tuple[int, str], ...]  # (number, title), in order
+    coalitions: tuple[CoalitionFigures, ...]  # in the scope's order
+    weeks: tuple[WeekActivity, ...] = ()  # answers per week and coalition, oldest first
+
+
+@dataclass(frozen=True)
+class TreasureItem:
+    """A hidden treasure (a resource) a member mapped."""
+
+    id: int
+    coalition_id: str
+    name: str
+    kind: str
+    sector: str
+    offer: str
+    member: str  # who mapped it: their name where known, else their member id
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class PerspectiveItem:
+    """An outside-in perspective: whose voice, what was said, what it shows."""
+
+    id: int
+    coalition_id: str
+    voice: str
+    said: str
+    shows: str
+    created_at: datetime

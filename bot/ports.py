@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, AsyncContextManager, Collection, Mapping, Protocol, Sequence, runtime_checkable
 
-from bot.digest import Digest, Scope
+from bot.digest import Digest, Overview, PerspectiveItem, Scope, StoryItem, TreasureItem
 from bot.records import MemberProfile, Record
 from bot.types import ConversationRef
 
@@ -133,6 +133,19 @@ class Override:
     time: str | None = None  # "HH:MM", replacing app.yaml's time
 
 
+@dataclass(frozen=True)
+class ScheduleChange:
+    """One change a leader made to a schedule (in chat or on the dashboard): who, when, what.
+    None: that part was not changed."""
+
+    schedule_id: str
+    coalition_id: str
+    member_id: str
+    paused: bool | None
+    time: str | None
+    changed_at: datetime
+
+
 class Reader(Protocol):
     """Read-only queries flows may make."""
 
@@ -193,6 +206,33 @@ class Reader(Protocol):
                      wanted: Mapping[str, Sequence[str]], today: date) -> Digest:
         """What `scope` may see, aggregated in SQL. `principles` are (number, title) of the
         movement's principles; `wanted` maps each coalition id to its wanted sectors."""
+        ...
+
+    async def overview(self, scope: Scope, principles: Sequence[tuple[int, str]],
+                       wanted: Mapping[str, Sequence[str]], today: date) -> Overview:
+        """Each of the scope's coalitions' figures for its period, side by side (the dashboard):
+        counted by the digest's own windows, stories by the audience's consent."""
+        ...
+
+    async def story_page(self, scope: Scope, principle: int | None, sector: str | None,
+                         limit: int, offset: int) -> tuple[tuple[StoryItem, ...], int]:
+        """The stories of the scope's period its audience may see (the digest's rules), newest
+        first, with that principle and sector if given: `limit` of them from `offset`, and how
+        many match in all."""
+        ...
+
+    async def treasures(self, coalition_id: str, since: datetime, until: datetime,
+                        limit: int) -> tuple[TreasureItem, ...]:
+        """Hidden treasures mapped in the coalition in [since, until), newest first."""
+        ...
+
+    async def perspectives(self, coalition_id: str, since: datetime, until: datetime,
+                           limit: int) -> tuple[PerspectiveItem, ...]:
+        """Outside-in perspectives voiced in the coalition in [since, until), newest first."""
+        ...
+
+    async def schedule_changes(self, coalition_id: str, limit: int) -> tuple[ScheduleChange, ...]:
+        """The latest changes to the coalition's schedules, newest first."""
         ...
 
 

@@ -6,6 +6,7 @@ library that every catalog translates (`bot/i18n.py`).
 
 from __future__ import annotations
 
+from bot.dashboard_texts import DASHBOARD_TEXTS
 from bot.report_texts import REPORT_TEXTS
 
 TEXTS: dict[str, dict[str, str]] = {
@@ -219,3 +220,4 @@ TEXTS: dict[str, dict[str, str]] = {
 }
 
 TEXTS.update(REPORT_TEXTS)
+TEXTS.update(DASHBOARD_TEXTS)
