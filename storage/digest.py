@@ -14,6 +14,10 @@ statements have a mark of their own ("problem_statements") for the same reason.
 
 Who may see a story is decided here, in every query that touches stories: the audience's
 consent levels, never a withdrawn story, never an anonymous author.
+
+The dashboard's overview and story pages are this module's too: the overview groups the
+digest's own sections by coalition (one statement per section for every coalition), and a
+story page is the digest's story query with filters and an offset.
 """
 
 from __future__ import annotations
@@ -43,16 +47,19 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from bot.digest import (
     Audience,
+    CoalitionFigures,
     Digest,
     ExperimentItem,
     ImpactPoint,
     Mobilisation,
     OutsideIn,
+    Overview,
     Participation,
     PrincipleCount,
     Scope,
     StoryItem,
     StrengthItem,
+    WeekActivity,
 )
 from bot.types import Consent, Voice
 from storage.models import (
@@ -125,8 +132,7 @@ async def build(
     today: date,
 ) -> Digest:
     """Everything `scope` may see; see `bot.ports.Reader.digest`."""
-    if db.dialect.name == "postgresql":
-        await db.execute(_PG_SETTINGS)
+    await _tune(db)
     query = _Digest(db, scope)
     await query.fix_marks()  # first: every later query stays within these marks
     return Digest(
@@ -140,6 +146,83 @@ async def build(
         participation=await query.participation(),
         marks=query.marks,
     )
+
+
+async def overview(
+    db: AsyncConnection,
+    scope: Scope,
+    principles: Sequence[tuple[int, str]],
+    wanted: Mapping[str, Sequence[str]],
+    today: date,
+) -> Overview:
+    """Each coalition's figures side by side; see `bot.ports.Reader.overview`. No marks: the
+    dashboard shows a period, never "new only"."""
+    await _tune(db)
+    query = _Digest(db, scope)
+    titles = dict(sorted(principles))
+    mobilisation = await query.mobilisation(wanted)
+    answers = {r.coalition_id: (r.answers, r.active)
+               for r in await query.participation_rows(per_coalition=True)}
+    prompts = {r.coalition_id: (r.sent, r.answered) for r in await query.prompt_rows(per_coalition=True)}
+    touched = await query.principles_per_coalition(list(titles))
+    voices = {r.coalition_id: _outside_in(r) for r in await query.voice_rows(per_coalition=True)}
+    experiments = await query.experiment_counts(today)
+    figures = []
+    for m in mobilisation:  # one per coalition, in the scope's order, zeros where nothing
+        cid = m.coalition_id
+        (answered, active), (sent, replied) = answers.get(cid, (0, 0)), prompts.get(cid, (0, 0))
+        running, overdue = experiments.get(cid, (0, 0))
+        figures.append(CoalitionFigures(
+            coalition_id=cid,
+            members_by_sector=m.members_by_sector,
+            missing_sectors=m.missing_sectors,
+            new_members=m.new_members,
+            resources_mapped=m.resources_mapped,
+            answers=answered,
+            active_members=active,
+            prompts_sent=sent,
+            prompts_answered=replied,
+            principles=touched.get(cid, {}),
+            outside_in=voices.get(cid, OutsideIn(0, 0, 0)),
+            experiments_running=running,
+            experiments_overdue=overdue,
+        ))
+    return Overview(scope, tuple(titles.items()), tuple(figures), await query.weeks())
+
+
+async def story_page(
+    db: AsyncConnection, scope: Scope, principle: int | None, sector: str | None,
+    limit: int, offset: int,
+) -> tuple[tuple[StoryItem, ...], int]:
+    """A page of the stories `scope` may see and how many match; see
+    `bot.ports.Reader.story_page`."""
+    await _tune(db)
+    query = _Digest(db, scope)
+    items = await query.stories(principle, sector, limit=limit, offset=offset)
+    if len(items) < limit and (items or not offset):
+        return items, offset + len(items)  # the last page: the total is known without counting
+    return items, await query.story_count(principle, sector)
+
+
+async def _tune(db: AsyncConnection) -> None:
+    if db.dialect.name == "postgresql":
+        await db.execute(_PG_SETTINGS)
+
+
+def by_name(t: Any) -> Any:
+    """Who made a row of `t`: their name in its coalition (`Member`, outer joined on
+    `of_member(t)`) where they gave one, else their member id."""
+    return func.coalesce(func.nullif(Member.name, ""), t.member_id)
+
+
+def of_member(t: Any) -> ColumnElement[bool]:
+    return and_(Member.coalition_id == t.coalition_id, Member.member_id == t.member_id)
+
+
+def _by(column: Any, per_coalition: bool) -> list[Any]:
+    """The grouping key of a section's query: none for a digest, the coalition for the
+    dashboard's overview."""
+    return [column] if per_coalition else []
 
 
 class _Digest:
@@ -156,7 +239,7 @@ class _Digest:
     def window(self, kind: str, *, coalition: bool = True) -> list[ColumnElement[bool]]:
         """Rows of `kind` this digest covers (bounded by the fixed marks once fixed)."""
         t = KINDS[kind]
-        created = t.joined_at if t is Member else t.created_at
+        created = _created(t)
         clauses = [created >= self.scope.since, created < self.scope.until]
         if coalition:
             clauses.append(t.coalition_id.in_(self.coalitions))
@@ -203,21 +286,36 @@ class _Digest:
 
     # -- sections --------------------------------------------------------------------
 
-    async def stories(self) -> tuple[StoryItem, ...]:
-        s, m = StoryRow, Member
-        author = case(
-            (s.anonymous, null()), else_=func.coalesce(func.nullif(m.name, ""), s.member_id)
-        )
+    def shown_stories(
+        self, principle: int | None = None, sector: str | None = None
+    ) -> list[ColumnElement[bool]]:
+        """The window's stories the audience may see, with that principle and sector if given."""
+        s = StoryRow
+        clauses = [*self.window("stories"), *self.visible()]
+        if principle is not None:
+            p = StoryPrinciple
+            clauses.append(exists().where(p.story_id == s.id, p.principle == principle))
+        if sector is not None:
+            clauses.append(exists().where(StorySector.story_id == s.id, StorySector.sector == sector))
+        return clauses
+
+    async def stories(
+        self, principle: int | None = None, sector: str | None = None, *,
+        limit: int = STORIES_SHOWN, offset: int = 0,
+    ) -> tuple[StoryItem, ...]:
+        s = StoryRow
+        author = case((s.anonymous, null()), else_=by_name(s))
         rows = (
             await self.db.execute(
                 select(
                     s.id, s.coalition_id, s.title, func.substr(s.body, 1, _BODY_READ).label("body"),
                     author.label("author"), s.consent, s.created_at,
                 )
-                .outerjoin(m, and_(m.coalition_id == s.coalition_id, m.member_id == s.member_id))
-                .where(*self.window("stories"), *self.visible())
+                .outerjoin(Member, of_member(s))
+                .where(*self.shown_stories(principle, sector))
                 .order_by(s.created_at.desc(), s.id.desc())
-                .limit(STORIES_SHOWN)
+                .limit(limit)
+                .offset(offset or None)  # None: the digest's statement has no OFFSET
             )
         ).all()
         ids = [row.id for row in rows]
@@ -248,33 +346,60 @@ class _Digest:
             for row in rows
         )
 
+    async def story_count(self, principle: int | None, sector: str | None) -> int:
+        query = select(func.count()).select_from(StoryRow).where(*self.shown_stories(principle, sector))
+        return (await self.db.execute(query)).scalar_one()
+
     async def principles(self, principles: Sequence[tuple[int, str]]) -> tuple[PrincipleCount, ...]:
         numbers = sorted({number for number, _ in principles})
-        r, s, sp = ReflectionRow, StoryRow, StoryPrinciple
-        reflections = dict(
-            (
-                await self.db.execute(
-                    select(r.principle, func.count())
-                    .where(*self.window("reflections"), r.principle.in_(numbers))
-                    .group_by(r.principle)
-                )
-            ).all()
-        )
-        stories = dict(
-            (
-                await self.db.execute(
-                    select(sp.principle, func.count())
-                    .join(s, s.id == sp.story_id)
-                    .where(*self.window("stories"), *self.visible(), sp.principle.in_(numbers))
-                    .group_by(sp.principle)
-                )
-            ).all()
-        )
+        reflections, stories = [
+            dict((await self.db.execute(query)).all()) for query in self._principle_queries(numbers)
+        ]
         titles = dict(principles)
         return tuple(
             PrincipleCount(n, titles[n], reflections.get(n, 0), stories.get(n, 0))
             for n in numbers
         )
+
+    def _principle_queries(self, numbers: Sequence[int], per_coalition: bool = False) -> tuple[Any, Any]:
+        """(key..., principle, count): the window's reflections and the visible stories."""
+        r, s, sp = ReflectionRow, StoryRow, StoryPrinciple
+        rk, sk = _by(r.coalition_id, per_coalition), _by(s.coalition_id, per_coalition)
+        return (
+            select(*rk, r.principle, func.count())
+            .where(*self.window("reflections"), r.principle.in_(numbers))
+            .group_by(*rk, r.principle),
+            select(*sk, sp.principle, func.count())
+            .select_from(sp)
+            .join(s, s.id == sp.story_id)
+            .where(*self.window("stories"), *self.visible(), sp.principle.in_(numbers))
+            .group_by(*sk, sp.principle),
+        )
+
+    async def principles_per_coalition(self, numbers: Sequence[int]) -> dict[str, dict[int, int]]:
+        """Coalition -> principle -> reflections + visible stories (no zeros), in one statement."""
+        touched: dict[str, dict[int, int]] = defaultdict(dict)
+        for coalition_id, number, n in await self.db.execute(
+            union_all(*self._principle_queries(numbers, per_coalition=True))
+        ):
+            touched[coalition_id][number] = touched[coalition_id].get(number, 0) + n
+        return {cid: dict(sorted(counts.items())) for cid, counts in touched.items()}
+
+    async def experiment_counts(self, today: date) -> dict[str, tuple[int, int]]:
+        """Coalition -> (experiments running today, overdue: ended, no decision ever), over all
+        its experiments (`ExperimentItem.status` and `needs_decision`, counted)."""
+        e, c = ExperimentRow, CheckInRow
+        decided = exists().where(c.experiment_id == e.id, c.decision != "")
+        rows = await self.db.execute(
+            select(
+                e.coalition_id,
+                func.count(case((and_(e.starts_on <= today, e.ends_on >= today), 1))),
+                func.count(case((and_(e.ends_on < today, ~decided), 1))),
+            )
+            .where(e.coalition_id.in_(self.coalitions))
+            .group_by(e.coalition_id)
+        )
+        return {cid: (running, overdue) for cid, running, overdue in rows}
 
     async def experiments(self, today: date) -> tuple[ExperimentItem, ...]:
         e, c = ExperimentRow, CheckInRow
@@ -410,17 +535,22 @@ class _Digest:
         return dict(rows.all())
 
     async def outside_in(self) -> OutsideIn:
-        v = PerspectiveRow.voice
-        row = (
-            await self.db.execute(
-                select(
-                    func.count().label("total"),
-                    func.coalesce(func.sum(case((v.in_(_CITIZENS), 1), else_=0)), 0).label("c"),
-                    func.coalesce(func.sum(case((v.in_(_INSTITUTIONS), 1), else_=0)), 0).label("i"),
-                ).where(*self.window("perspectives"))
+        [row] = await self.voice_rows()
+        return _outside_in(row)
+
+    async def voice_rows(self, per_coalition: bool = False) -> list[Any]:
+        p = PerspectiveRow
+        v, keys = p.voice, _by(p.coalition_id, per_coalition)
+        return list(await self.db.execute(
+            select(
+                *keys,
+                func.count().label("total"),
+                func.coalesce(func.sum(case((v.in_(_CITIZENS), 1), else_=0)), 0).label("c"),
+                func.coalesce(func.sum(case((v.in_(_INSTITUTIONS), 1), else_=0)), 0).label("i"),
             )
-        ).one()
-        return OutsideIn(int(row.c), int(row.i), row.total - int(row.c) - int(row.i))
+            .where(*self.window("perspectives"))
+            .group_by(*keys)
+        ))
 
     async def strengths(self) -> tuple[StrengthItem, ...]:
         t = StrengthRow
@@ -432,28 +562,55 @@ class _Digest:
         )
         return tuple(StrengthItem(**row._asdict()) for row in rows)
 
-    async def participation(self) -> Participation:
+    def _answers(self, *columns: str) -> Any:
         """Every answer members recorded (private stories too: a count shows no content;
-        withdrawn stories are gone), and how many members gave them."""
-        answers = union_all(*(
-            select(t.member_id).where(
+        withdrawn stories are gone): the `columns` of each ("coalition_id", "member_id", "at").
+        Only those: (coalition_id, at) alone is read from the coalition index, not the rows."""
+
+        def column(t: Any, name: str) -> Any:
+            return _created(t).label("at") if name == "at" else getattr(t, name)
+
+        return union_all(*(
+            select(*(column(t, name) for name in columns)).where(
                 *self.window(kind), *([t.withdrawn_at.is_(None)] if t is StoryRow else [])
             )
             for kind, t in KINDS.items()
         )).subquery()
-        row = (
-            await self.db.execute(
-                select(
-                    func.count().label("answers"),
-                    func.count(distinct(answers.c.member_id)).label("active"),
-                ).select_from(answers)
-            )
-        ).one()
+
+    async def participation(self) -> Participation:
+        """Every answer, how many members gave them, and the prompts they answered."""
+        [row] = await self.participation_rows()
         sent, answered = await self.prompts()
         return Participation(answers=row.answers, active_members=row.active,
                              prompts_sent=sent, prompts_answered=answered)
 
+    async def participation_rows(self, per_coalition: bool = False) -> list[Any]:
+        a = self._answers(*_by("coalition_id", per_coalition), "member_id")
+        keys = [a.c.coalition_id] if per_coalition else []
+        return list(await self.db.execute(
+            select(
+                *keys, func.count().label("answers"), func.count(distinct(a.c.member_id)).label("active"),
+            ).select_from(a).group_by(*keys)
+        ))
+
+    async def weeks(self) -> tuple[WeekActivity, ...]:
+        """Answers per ISO week and coalition, oldest first (then in the scope's order)."""
+        a = self._answers("coalition_id", "at")
+        week = self._week(a.c.at).label("week")
+        rows = await self.db.execute(
+            select(week, a.c.coalition_id, func.count()).group_by(week, a.c.coalition_id)
+        )
+        order = {cid: i for i, cid in enumerate(self.coalitions)}
+        return tuple(sorted(
+            (WeekActivity(_as_date(w), cid, n) for w, cid, n in rows),
+            key=lambda row: (row.week, order[row.coalition_id]),
+        ))
+
     async def prompts(self) -> tuple[int, int]:
+        [row] = await self.prompt_rows()
+        return row.sent, row.answered
+
+    async def prompt_rows(self, per_coalition: bool = False) -> list[Any]:
         """Prompts and check-in invitations delivered in the period, and how many of them
         their member answered (whenever: the answer may come after the period)."""
         o = OutboxMessage
@@ -465,13 +622,14 @@ class _Digest:
                 t.member_id == member, t.coalition_id == o.coalition_id, t.created_at >= o.sent_at))
             for kind, t in _ANSWERS.items()
         ))
-        row = (await self.db.execute(
-            select(func.count().label("sent"),
+        keys = _by(o.coalition_id, per_coalition)
+        return list(await self.db.execute(
+            select(*keys, func.count().label("sent"),
                    func.count(case((or_(checkin, and_(o.kind == "prompt", prompt)), 1))).label("answered"))
             .where(o.state == "sent", o.kind.in_(("prompt", "checkin")), o.coalition_id.in_(self.coalitions),
                    o.sent_at >= self.scope.since, o.sent_at < self.scope.until)
-        )).one()
-        return row.sent, row.answered
+            .group_by(*keys)
+        ))
 
 
 def status(starts_on: date, ends_on: date, today: date) -> str:
@@ -489,6 +647,15 @@ def excerpt(text: str, limit: int = EXCERPT) -> str:
     if not line[limit - 1].isspace() and " " in head:
         head = head.rsplit(" ", 1)[0]  # the cut fell inside a word: drop that word
     return head.rstrip(" ,.;:") + "…"
+
+
+def _created(t: Any) -> Any:
+    return t.joined_at if t is Member else t.created_at
+
+
+def _outside_in(row: Any) -> OutsideIn:
+    c, i = int(row.c), int(row.i)
+    return OutsideIn(c, i, row.total - c - i)
 
 
 def _quotes(row: Any, column: str) -> tuple[str, ...]:

@@ -404,6 +404,21 @@ class ScheduleOverride(Base):
     changed_at: Mapped[datetime]
 
 
+class ScheduleChangeRow(Base):
+    """Every change a leader made to a schedule (`bot.ports.ScheduleChange`), for the
+    dashboard's history; the override keeps only the latest. None: that part was unchanged."""
+
+    __tablename__ = "schedule_changes"
+    __table_args__ = (Index("ix_schedule_changes_coalition_changed", "coalition_id", "changed_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    schedule_id: Mapped[str] = mapped_column(String(255))
+    coalition_id: Mapped[str] = mapped_column(ID)
+    member_id: Mapped[str] = mapped_column(ID)
+    paused: Mapped[bool | None] = mapped_column(Boolean)
+    time: Mapped[str | None] = mapped_column(String(5))  # "HH:MM"
+    changed_at: Mapped[datetime]
+
+
 class ScheduleMark(Base):
     """Up to when the scheduler has planned (enqueued) a schedule's messages."""
 

@@ -17,7 +17,7 @@ from sqlalchemy import (Float, Insert, Select, String, case, cast, delete, func,
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import records as r
-from bot.digest import Digest, Scope
+from bot.digest import Digest, Overview, PerspectiveItem, Scope, StoryItem, TreasureItem
 from bot.ports import (
     ExperimentInfo,
     FlowState,
@@ -26,12 +26,13 @@ from bot.ports import (
     Outgoing,
     Override,
     RoundInfo,
+    ScheduleChange,
     StaleState,
     StatementInfo,
     StoryInfo,
 )
 from bot.types import ConversationRef
-from storage import digest as digests, web
+from storage import dashboard, digest as digests, web
 from storage.db import aware, create_engine, dialect_insert
 from storage.models import (
     MemberLanguage,
@@ -51,6 +52,7 @@ from storage.models import (
     ReflectionRow,
     ResourceRow,
     RoundRow,
+    ScheduleChangeRow,
     ScheduleOverride,
     StoryPrinciple,
     StoryRow,
@@ -348,6 +350,9 @@ class SqlUnit:
             .values(key | {"paused": False, "time": None} | given | stamp)
             .on_conflict_do_update(index_elements=list(key), set_=given | stamp)
         )
+        # The history keeps every change as asked (None: unchanged), in the same transaction.
+        asked = {"member_id": change.member_id, "paused": change.paused, "time": change.time}
+        await self._db.execute(self._insert(ScheduleChangeRow).values(key | asked | {"changed_at": now}))
 
     async def granted_coordinators(self) -> frozenset[str]:
         rows = await self._db.execute(select(CoordinatorGrantRow.member_id))
@@ -612,6 +617,30 @@ class SqlUnit:
         wanted: Mapping[str, Sequence[str]], today: date,
     ) -> Digest:
         return await digests.build(self._db, scope, principles, wanted, today)
+
+    async def overview(
+        self, scope: Scope, principles: Sequence[tuple[int, str]],
+        wanted: Mapping[str, Sequence[str]], today: date,
+    ) -> Overview:
+        return await digests.overview(self._db, scope, principles, wanted, today)
+
+    async def story_page(
+        self, scope: Scope, principle: int | None, sector: str | None, limit: int, offset: int,
+    ) -> tuple[tuple[StoryItem, ...], int]:
+        return await digests.story_page(self._db, scope, principle, sector, limit, offset)
+
+    async def treasures(
+        self, coalition_id: str, since: datetime, until: datetime, limit: int
+    ) -> tuple[TreasureItem, ...]:
+        return await dashboard.treasures(self._db, coalition_id, since, until, limit)
+
+    async def perspectives(
+        self, coalition_id: str, since: datetime, until: datetime, limit: int
+    ) -> tuple[PerspectiveItem, ...]:
+        return await dashboard.perspectives(self._db, coalition_id, since, until, limit)
+
+    async def schedule_changes(self, coalition_id: str, limit: int) -> tuple[ScheduleChange, ...]:
+        return await dashboard.schedule_changes(self._db, coalition_id, limit)
 
     async def round(self, round_id: int) -> RoundInfo | None:
         row = (
