@@ -463,8 +463,11 @@ class Created:
 
 
 async def create_database(db: str, args: argparse.Namespace, created: Created) -> str:
+    """A fresh, migrated database; SQLite's file goes in `created.workdir` (a new temporary
+    directory unless the caller made one: bench/dashboard.py keeps its app.yaml there)."""
     if db == "sqlite":
-        created.workdir = Path(tempfile.mkdtemp(prefix="cocreate-bench-digest-"))
+        if created.workdir is None:
+            created.workdir = Path(tempfile.mkdtemp(prefix="cocreate-bench-digest-"))
         url = f"sqlite+aiosqlite:///{(created.workdir / 'cocreate.db').as_posix()}"
     else:
         admin = pg_admin_url(args)
@@ -964,25 +967,35 @@ def _terminated(signum, frame):  # noqa: ANN001
     raise KeyboardInterrupt  # SIGTERM cleans up like Ctrl-C
 
 
+async def check_postgres(args: argparse.Namespace) -> None:
+    """A SetupError unless the PostgreSQL server (`pg_admin_url(args)`) answers."""
+    admin = pg_admin_url(args)
+    try:
+        await run_admin(admin, "SELECT 1")
+    except Exception as error:  # noqa: BLE001 - refused, timeout, auth: all mean no server
+        raise SetupError(f"PostgreSQL unreachable at {make_url(admin)!r}: {error!r} "
+                         "(use --only sqlite, --postgres-url or $" + PG_URL_ENV[0] + ")") from error
+
+
+def new_movement(quick: bool) -> Movement:
+    """The movement to generate: full size, or --quick's."""
+    size = Size().quick() if quick else Size()
+    # Midnight UTC: the same rows, relative to it, whenever the benchmark runs.
+    midnight = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    return Movement(size, midnight)
+
+
 async def run(args: argparse.Namespace, created: Created) -> tuple[Movement, list[DatabaseResult], str | None]:
     databases = [args.only] if args.only else list(DATABASES)
     if "postgres" in databases:
-        admin = pg_admin_url(args)
-        try:
-            await run_admin(admin, "SELECT 1")
-        except Exception as error:  # noqa: BLE001 - refused, timeout, auth: all mean no server
-            raise SetupError(f"PostgreSQL unreachable at {make_url(admin)!r}: {error!r} "
-                             "(use --only sqlite, --postgres-url or $" + PG_URL_ENV[0] + ")") from error
+        await check_postgres(args)
     api_error = None
     try:
         check_api()
     except DigestMissing as error:
         api_error = str(error)
         print(f"bench: {api_error}; generating the data and measuring the floor only", file=sys.stderr)
-    size = Size().quick() if args.quick else Size()
-    # Midnight UTC: the same rows, relative to it, whenever the benchmark runs.
-    midnight = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
-    movement = Movement(size, midnight)
+    movement = new_movement(args.quick)
     results = []
     for db in databases:
         results.append(await run_database(db, args, movement, created, api_error is None))
