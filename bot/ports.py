@@ -571,9 +571,9 @@ class WebAccess(Protocol):
         ...
 
     async def use_sign_in(self, token_hash: str, session_hash: str, csrf: str, now: datetime,
-                          session_until: datetime) -> WebPerson | None:
-        """Spend a sign-in link (once, before it expires) and open a session; None if it is
-        unknown, used or expired."""
+                          session_until: datetime, purpose: str = "signin") -> WebPerson | None:
+        """Spend a sign-in link of that purpose ("signin": the chat's, "dashboard") once, before
+        it expires, and open a session; None if it is unknown, used, expired or for the other."""
         ...
 
     async def session(self, session_hash: str, now: datetime) -> WebSession | None: ...

@@ -221,13 +221,15 @@ class InviteRevoked:
 
 @dataclass(frozen=True)
 class SignInLink:
-    """A personal one-time link to the web chat (single use, short-lived)."""
+    """A personal one-time link to the web (single use, short-lived): to the chat ("signin"),
+    or to the dashboard ("dashboard"), which it alone signs in to."""
 
     member_id: str
     name: str
     coalition_id: str
     token_hash: str
     expires_at: datetime
+    purpose: str = "signin"
 
 
 Record = (

@@ -117,7 +117,8 @@ async def _serve(engine, settings: dict, host: str, port: int, sign_in: str | No
             link = await _sign_in_link(engine, sign_in)
             print(f"cocreate: the web chat is at {engine.public_url}\n"
                   f"Sign in as {engine.people.get(sign_in, sign_in)} with this link (it works once, within 15 minutes):\n"
-                  f"  {link}\n(`make chat` opens the terminal chat instead.)", flush=True)
+                  f"  {link}\nSigned in, leaders and coordinators find the dashboard at {engine.public_url}/dashboard\n"
+                  f"(`make chat` opens the terminal chat instead.)", flush=True)
         await stop.wait()
     finally:
         log.warning("cocreate: shutting down")

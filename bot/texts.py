@@ -15,7 +15,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "commands": {
         "join": "join", "map": "map", "strengths": "strengths", "frame": "frame",
         "experiment": "experiment", "checkin": "checkin", "impact": "impact",
-        "reflect": "reflect", "story": "story", "status": "status", "digest": "digest",
+        "reflect": "reflect", "story": "story", "status": "status", "digest": "digest", "dashboard": "dashboard",
         "schedule": "schedule", "invite": "invite", "web": "web", "coordinator": "coordinator",
         "language": "language",
         "help": "help", "cancel": "cancel",
@@ -191,6 +191,9 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
         "form_expired_title": "Please try again",
         "form_expired": "This form has expired. Go back, reload the page and send it again.",
+        "dashboard_signin_title": "Sign in to the dashboard",
+        "dashboard_signin_intro": "This link opens the dashboard and signs you in on this browser. It works once.",
+        "dashboard_signin_button": "Open the dashboard",
         "unsubscribe_title": "Stop emails",
         "unsubscribe_ask": "Stop the emails about new messages? You can still read them in the web chat.",
         "unsubscribe_button": "Stop the emails",

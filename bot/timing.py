@@ -149,3 +149,10 @@ def _is_quiet(clock: time, quiet: tuple[time, time] | None) -> bool:
         return False
     start, end = quiet
     return start <= clock < end if start <= end else (clock >= start or clock < end)
+
+
+def next_time(weekdays: Collection[int], at: time, every: tuple[int, str], zone: ZoneInfo, now: datetime,
+              anchor: date = DEFAULT_ANCHOR) -> datetime | None:
+    """When a schedule next fires after `now` (within 400 days), or None."""
+    found = occurrences(weekdays, at, every, zone, now, now + timedelta(days=400), anchor)
+    return found[0][1] if found else None

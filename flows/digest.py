@@ -19,6 +19,7 @@ from bot.types import Role
 from bot.ui import Context as Hint, Section, Text
 
 from flows.common import excerpt
+from flows.dashboard import may_open
 
 DEFAULT_DAYS, MAX_DAYS = 30, 366
 SHOWN = 5  # items per section in the compact message; the thread has the rest
@@ -135,6 +136,10 @@ def summary(ctx: Context, d: Digest, title: str, scope: Scope) -> tuple:
     where = "--all" if scope.audience is Audience.MOVEMENT else "--coalition " + scope.coalitions[0]
     command = f"cocreate digest {where} --format html --language {ctx.texts.code}"  # the CLI's words: English
     blocks.append(Hint(ctx.t("digest.report", pointer=pointer, command=command)))
+    if may_open(ctx):
+        page = "" if scope.audience is Audience.MOVEMENT else f"/coalition/{scope.coalitions[0]}"
+        link = f"{ctx.public_url}/dashboard{page}?days={(scope.until - scope.since).days}"
+        blocks.append(Hint(ctx.t("digest.dashboard", link=link, **_words(ctx))))
     return tuple(blocks)
 
 
@@ -194,7 +199,8 @@ def _decision(ctx: Context, code: str) -> str:
 def _words(ctx: Context) -> dict[str, str]:
     """The command words a text may tell the member to type, in the member's language (the
     first of a catalog's alternatives, "overblik|digest" -> "overblik")."""
-    keys = {"digest": "commands.digest", "all": "words.all", "reflect": "commands.reflect"}
+    keys = {"digest": "commands.digest", "all": "words.all", "reflect": "commands.reflect",
+            "dashboard": "commands.dashboard"}
     return {name: ctx.t(key).split("|")[0].strip() for name, key in keys.items()}
 
 

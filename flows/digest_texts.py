@@ -43,6 +43,7 @@ DIGEST_TEXTS: dict[str, dict[str, str]] = {
         "in_thread": "The full lists are in the thread.",
         "more_in_thread": "{count} more items in the thread.",
         "report": "{pointer} A report with charts: `{command}`",
+        "dashboard": "Open in the dashboard: {link} (no session in that browser? type `{dashboard}` for a sign-in link)",
         # One experiment's line
         "experiment": "- *{title}*: {status}, {checkins} check-in(s){impact}{flag}",
         "impact": ", citizens' perceived impact {average}/5{arrow}",

@@ -279,6 +279,13 @@ PROMPTS: dict[str, dict[str, str]] = {
         "already_revoked": "Invite link #{id} was revoked already.",
         "revoked": "Invite link #{id} is revoked: nobody can join with it any more. {joins} joined through it; they stay members.",
     },
+    "dashboard": {
+        "link": (
+            "Your link to the dashboard:\n{link}\n"
+            "It works once, within {minutes} minutes, and signs you in on that browser. Don't share it."
+        ),
+        "refused": "The dashboard is for movement coordinators and coalition leaders. Ask one of them for a digest, or type `digest` here.",
+    },
     "signin": {
         "link": (
             "Your personal link to the web chat, for a phone or another computer:\n{link}\n"
@@ -311,6 +318,7 @@ PROMPTS: dict[str, dict[str, str]] = {
         "story": "share an ambassador story",
         "status": "see your open items, experiments and stories",
         "digest": "get a digest of what coalitions shared lately",
+        "dashboard": "open the dashboard",
         "schedule": "see the coalition's schedules; pause, resume or move one",
         "invite": "invite people to the coalition with a link",
         "web": "get a link to the web chat",
@@ -329,6 +337,7 @@ PROMPTS: dict[str, dict[str, str]] = {
         "story": "share an ambassador story (or withdraw one of yours)",
         "status": "see your open items, experiments and stories",
         "digest": "a digest of what coalitions shared lately",
+        "dashboard": "a link to the dashboard in your browser (coordinators and leaders)",
         "schedule": "see the coalition's schedules; pause, resume or move one",
         "invite": "a link (and QR code) anyone can use to join the coalition in a browser",
         "web": "a personal link to carry on in the web chat, on a phone or another computer",
@@ -347,6 +356,7 @@ PROMPTS: dict[str, dict[str, str]] = {
         "story": "story [withdraw]",
         "status": "status",
         "digest": "digest [all|coalition] [30d]",
+        "dashboard": "dashboard",
         "schedule": "schedule [pause|resume|time] [name] [HH:MM]",
         "invite": "invite [30d] | invite list | invite revoke <number>",
         "web": "web",

@@ -6,6 +6,7 @@ from bot.flow import Flow
 
 from flows.checkin import CheckInRounds, ImpactAnswer
 from flows.coordinator import Coordinators
+from flows.dashboard import Dashboard
 from flows.digest import Digests
 from flows.experiment import StartSmall
 from flows.frame import Framing
@@ -22,4 +23,4 @@ from flows.web import WebLink
 
 def all_flows() -> list[Flow]:
     return [Join(), Strengths(), Framing(), StartSmall(), CheckInRounds(), ImpactAnswer(), Reflect(), AmbassadorStory(), Status(),
-            Digests(), Schedules(), Invites(), WebLink(), Coordinators(), Language()]
+            Digests(), Dashboard(), Schedules(), Invites(), WebLink(), Coordinators(), Language()]

@@ -12,12 +12,12 @@ the database (a restart keeps it).
 from __future__ import annotations
 
 import re
-from datetime import date, time, timedelta
+from datetime import date, time
 from zoneinfo import ZoneInfo
 
 from bot.flow import Context, Done, Flow, said
 from bot.records import ScheduleChanged
-from bot.timing import DEFAULT_ANCHOR, occurrences
+from bot.timing import DEFAULT_ANCHOR, next_time
 from bot.types import Role
 from bot.ui import Section, Text
 
@@ -82,11 +82,10 @@ class Schedules(Flow):
         """The next time it goes out, in the coalition's time zone."""
         zone = ZoneInfo(ctx.coalition.timezone or ctx.movement.timezone)
         anchor = date.fromisoformat(schedule.starts_on) if schedule.starts_on else DEFAULT_ANCHOR
-        found = occurrences(schedule.weekdays, time.fromisoformat(at), schedule.period, zone,
-                            ctx.now, ctx.now + timedelta(days=400), anchor)
-        if not found:
+        found = next_time(schedule.weekdays, time.fromisoformat(at), schedule.period, zone, ctx.now, anchor)
+        if found is None:
             return ctx.t("schedule.never")
-        return ctx.t("schedule.next", when=ctx.texts.when(found[0][1], zone), zone=zone.key)
+        return ctx.t("schedule.next", when=ctx.texts.when(found, zone), zone=zone.key)
 
 
 def _clock(ctx: Context, at: str) -> str:

@@ -49,7 +49,7 @@ async def revoke_invite(db: AsyncConnection, revoked: r.InviteRevoked, now: date
 async def add_sign_in(db: AsyncConnection, link: r.SignInLink, now: datetime) -> int:
     aware(link.expires_at)
     await db.execute(WebLink.__table__.insert().values(
-        token_hash=link.token_hash, purpose=SIGN_IN, member_id=link.member_id, name=link.name,
+        token_hash=link.token_hash, purpose=link.purpose, member_id=link.member_id, name=link.name,
         coalition_id=link.coalition_id, created_at=now, expires_at=link.expires_at, used_at=None,
     ))
     return 0
@@ -117,12 +117,12 @@ class SqlWeb:
             ))
 
     async def use_sign_in(self, token_hash: str, session_hash: str, csrf: str, now: datetime,
-                          session_until: datetime) -> WebPerson | None:
+                          session_until: datetime, purpose: str = SIGN_IN) -> WebPerson | None:
         t = WebLink
         async with self._begin() as db:
             spent = await db.execute(
                 update(t)
-                .where(t.token_hash == token_hash, t.purpose == SIGN_IN, t.used_at.is_(None), t.expires_at > now)
+                .where(t.token_hash == token_hash, t.purpose == purpose, t.used_at.is_(None), t.expires_at > now)
                 .values(used_at=now)
                 .returning(t.member_id, t.name, t.coalition_id)
             )

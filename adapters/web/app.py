@@ -31,6 +31,7 @@ import segno
 from aiohttp import web
 
 from adapters.web import codec, render
+from adapters.web.dashboard import Dashboard
 from adapters.web.mail import Mailer
 from adapters.web.sender import PLATFORM, WebSender
 from adapters.web.settings import WebSettings
@@ -54,6 +55,7 @@ EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-
 NONCE = re.compile(r"^[0-9a-f]{32}$")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 STATIC = render.HERE / "static"
+STYLESHEETS = {"cocreate", "charts", "dashboard"}
 HEADERS = {
     "Content-Security-Policy": ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
                                 "base-uri 'none'; frame-ancestors 'none'"),
@@ -64,6 +66,14 @@ HEADERS = {
 }
 
 Announce = Callable[[Reply], Awaitable[None]]
+
+
+class Answer(Exception):
+    """A page to answer with, from deep inside a handler (e.g. "sign in first")."""
+
+    def __init__(self, response: web.Response) -> None:
+        super().__init__(response.status)
+        self.response = response
 
 
 class WebBot:
@@ -77,7 +87,9 @@ class WebBot:
         self.env = render.environment()
         self.env.globals["nonce"] = lambda: uuid.uuid4().hex
         self.env.tests["instanceof"] = isinstance
+        self.capabilities = CAPABILITIES
         self._tasks: set[asyncio.Task] = set()
+        self.dashboard = Dashboard(self)
 
     def mount(self, app: web.Application) -> None:
         for method, path, handler in [
@@ -89,9 +101,10 @@ class WebBot:
             ("GET", "/chat", self.chat), ("POST", "/chat", self.post),
             ("POST", "/signout", self.signout),
             ("GET", "/unsubscribe/{token}", self.unsubscribe_page), ("POST", "/unsubscribe/{token}", self.unsubscribe),
-            ("GET", "/static/cocreate.css", self.stylesheet), ("GET", "/favicon.ico", self.no_icon),
+            ("GET", "/static/{name}.css", self.stylesheet), ("GET", "/favicon.ico", self.no_icon),
         ]:
             app.router.add_route(method, path, self._guarded(handler))
+        self.dashboard.mount(app)
 
     def _guarded(self, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
         """A page that says what happened instead of a bare 500 (the transaction was rolled back)."""
@@ -100,6 +113,8 @@ class WebBot:
                 return await handler(request)
             except web.HTTPException:
                 raise
+            except Answer as answer:
+                return answer.response
             except Exception:
                 log.exception("web: %s %s failed", request.method, request.path)
                 texts = self._texts(request)
@@ -245,6 +260,10 @@ class WebBot:
         return self._confirm(request, "signin_title", "signin_intro", "signin_button")
 
     async def signin(self, request: web.Request) -> web.Response:
+        return await self._spend_link(request, "signin", "/chat")
+
+    async def _spend_link(self, request: web.Request, purpose: str, landing: str) -> web.Response:
+        """Sign in with a one-time link of `purpose` and go to `landing`."""
         texts = self._texts(request)
         form = await request.post()
         if not self._anonymous_csrf_ok(request, form):
@@ -252,13 +271,13 @@ class WebBot:
         now = self.clock()
         session, csrf = new_token(), secrets.token_hex(16)
         person = await self.access.use_sign_in(digest(request.match_info["token"]), digest(session), csrf, now,
-                                               now + timedelta(days=SESSION_DAYS))
+                                               now + timedelta(days=SESSION_DAYS), purpose=purpose)
         if person is None:
             return self._notice(request, texts, texts.t("web.signin_title"), [texts.t("web.signin_bad")],
                                 status=410, home=True)
         await self._end_session(request)
         await self._signed_in(request, person.member_id, now)
-        response = web.HTTPSeeOther("/chat")
+        response = web.HTTPSeeOther(landing)
         self._sign_in_cookie(response, session)
         raise response
 
@@ -278,7 +297,10 @@ class WebBot:
         return web.Response(status=204, headers={"Cache-Control": "public, max-age=86400"})
 
     async def stylesheet(self, request: web.Request) -> web.FileResponse:
-        return web.FileResponse(STATIC / "cocreate.css", headers={"Cache-Control": "public, max-age=3600"})
+        name = request.match_info["name"]
+        if name not in STYLESHEETS:
+            raise web.HTTPNotFound()
+        return web.FileResponse(STATIC / f"{name}.css", headers={"Cache-Control": "public, max-age=3600"})
 
     # -- the chat -------------------------------------------------------------------------------
 
@@ -444,6 +466,12 @@ class WebBot:
         heading = texts.t(f"web.{title}")
         return self._page(request, "notice.html", texts, title=heading, heading=heading,
                           lines=[texts.t(f"web.{line}")], form={"action": request.path, "button": texts.t(f"web.{button}")})
+
+    def _refusal(self, request, texts: Texts, heading: str, lines: list[str], status: int) -> Answer:
+        return Answer(self._notice(request, texts, heading, lines, status=status, home=True))
+
+    def headers(self) -> dict[str, str]:
+        return dict(HEADERS)
 
     def _expired_form(self, request, texts: Texts) -> web.Response:
         return self._notice(request, texts, texts.t("web.form_expired_title"), [texts.t("web.form_expired")],

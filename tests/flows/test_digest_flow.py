@@ -109,7 +109,7 @@ def danish_context():
 
     english = {**flat(TEXTS), **flat(PROMPTS)}
     now = datetime(2026, 12, 2, 9, tzinfo=timezone.utc)
-    harbour = SimpleNamespace(id="harbour", name="Harbour Youth", wanted_sectors=("public", "citizen"))
+    harbour = SimpleNamespace(id="harbour", name="Harbour Youth", wanted_sectors=("public", "citizen"), leaders=("lea",))
     return Context(
         actor=Actor("lea", "Lea Leader", "harbour"), coalition=harbour, movement=SimpleNamespace(name="M"),
         capabilities=Capabilities(), now=now, today=date(2026, 12, 2), read=None,

@@ -111,6 +111,7 @@ class Seen:
             if MARK in text:
                 found.append(f"{where}: untranslated: {text[:160]!r}")
             prose = re.sub(r"`cocreate [^`]*`", "", text)  # a shell command line is not prose
+            prose = re.sub(r"https?://\S+", "", prose)  # nor is a link
             english = sorted({w for w in re.findall(r"[A-Za-z]+", prose) if w.lower() in ENGLISH})
             if english:
                 found.append(f"{where}: English {english}: {text[:160]!r}")

@@ -95,8 +95,8 @@ features:
   - command: /cocreate
     description: Co-create with your coalition
     usage_hint: help | join | map | strengths | frame | experiment | checkin | impact
-      | story | reflect | status | digest | schedule | invite | web | coordinator
-      | language | cancel
+      | story | reflect | status | digest | dashboard | schedule | invite | web |
+      coordinator | language | cancel
     should_escape: false
     url: https://cocreate.example.org/slack/events
 oauth_config:
@@ -125,7 +125,7 @@ settings:
 
 # The Danish command words, as the lead gave them (and the Danish `help` shows them).
 DANISH = ("hjælp | deltag | kortlæg | styrker | ramme | eksperiment | indtjek | effekt | historie | refleksion"
-          " | status | overblik | tidsplan | inviter | web | koordinator | sprog | afbryd")
+          " | status | overblik | dashboard | tidsplan | inviter | web | koordinator | sprog | afbryd")
 
 
 def test_english_is_the_default_and_unchanged():
