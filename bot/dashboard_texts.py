@@ -125,6 +125,8 @@ DASHBOARD_TEXTS: dict[str, dict[str, str]] = {
         "new_time": "New time",
         "move": "Move",
         "bad_time": "Give the time as hours and minutes, for example 09:30.",
+        "bad_form": "That form was not one of this page's. Reload the page and try again.",
+        "bad_format": "Choose one of these formats: {formats}.",
         "changes": "Changes",
         "no_changes": "No changes yet: the schedules run as app.yaml sets them.",
         "change_paused": "{name} paused {schedule}",

@@ -39,12 +39,20 @@ class Scope:
     # Chat digests show only what this audience has not been shown before; reports show
     # the whole period. The key names the audience for those marks, e.g. "coalition:harbour".
     new_only: bool = False
+    # The one coalition a movement-audience scope is about (a coordinator's `digest harbour`):
+    # its marks are kept apart from the whole movement's.
+    focus: str | None = None
+
+    @property
+    def coalition(self) -> str | None:
+        """The one coalition this scope is about; None for the movement as a whole."""
+        return self.coalitions[0] if self.audience is Audience.COALITION else self.focus
 
     @property
     def key(self) -> str:
         if self.audience is Audience.COALITION:
             return f"coalition:{self.coalitions[0]}"
-        return self.audience.value
+        return f"{self.audience.value}:{self.focus}" if self.focus else self.audience.value
 
 
 @dataclass(frozen=True)

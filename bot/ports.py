@@ -231,6 +231,10 @@ class Reader(Protocol):
         """Outside-in perspectives voiced in the coalition in [since, until), newest first."""
         ...
 
+    async def names(self, coalition_id: str) -> Mapping[str, str]:
+        """Member id -> the name each gave when they joined the coalition in chat."""
+        ...
+
     async def schedule_changes(self, coalition_id: str, limit: int) -> tuple[ScheduleChange, ...]:
         """The latest changes to the coalition's schedules, newest first."""
         ...

@@ -92,17 +92,17 @@ class Digests(Flow):
             known = ", ".join(c.id for c in ctx.coalitions)
             return None, ctx.t("digest.unknown_coalition", name=target, known=known)
         member = actor.member_id
-        allowed = (
-            actor.has(Role.COORDINATOR)
-            or member in coalition.leaders
-            or (coalition.digest_for_members and (member in coalition.members or coalition.id == actor.coalition_id))
-        )
-        if not allowed:
-            return None, ctx.t("digest.not_allowed", coalition=coalition.name)
-        return Scope(Audience.COALITION, (coalition.id,), since, until, new_only=True), None
+        inside = member in coalition.leaders or member in coalition.members or coalition.id == actor.coalition_id
+        if inside and (member in coalition.leaders or coalition.digest_for_members or actor.has(Role.COORDINATOR)):
+            return Scope(Audience.COALITION, (coalition.id,), since, until, new_only=True), None
+        if actor.has(Role.COORDINATOR):
+            # From outside the coalition: what its members shared with the movement, never
+            # what they kept for "my coalition".
+            return Scope(Audience.MOVEMENT, (coalition.id,), since, until, new_only=True, focus=coalition.id), None
+        return None, ctx.t("digest.not_allowed", coalition=coalition.name)
 
     def _title(self, ctx: Context, scope: Scope, days: int) -> str:
-        where = ctx.movement.name if scope.audience is Audience.MOVEMENT else ctx.coalition_named(scope.coalitions[0]).name
+        where = ctx.coalition_named(scope.coalition).name if scope.coalition else ctx.movement.name
         return ctx.t("digest.title", where=where, days=days)
 
 
@@ -133,11 +133,11 @@ def summary(ctx: Context, d: Digest, title: str, scope: Scope) -> tuple:
         blocks.append(Text(ctx.t("digest.missing") + "\n" + "\n".join(lines)))
     rest = len(d.stories) - SHOWN + max(0, len(d.experiments) - SHOWN)
     pointer = ctx.t("digest.in_thread") if rest <= 0 else ctx.t("digest.more_in_thread", count=_count(ctx, rest))
-    where = "--all" if scope.audience is Audience.MOVEMENT else "--coalition " + scope.coalitions[0]
+    where = "--coalition " + scope.coalition if scope.coalition else "--all"
     command = f"cocreate digest {where} --format html --language {ctx.texts.code}"  # the CLI's words: English
     blocks.append(Hint(ctx.t("digest.report", pointer=pointer, command=command)))
     if may_open(ctx):
-        page = "" if scope.audience is Audience.MOVEMENT else f"/coalition/{scope.coalitions[0]}"
+        page = f"/coalition/{scope.coalition}" if scope.coalition else ""
         link = f"{ctx.public_url}/dashboard{page}?days={(scope.until - scope.since).days}"
         blocks.append(Hint(ctx.t("digest.dashboard", link=link, **_words(ctx))))
     return tuple(blocks)

@@ -19,6 +19,12 @@ from storage.digest import by_name, of_member
 from storage.models import Member, PerspectiveRow, ResourceRow, ScheduleChangeRow
 
 
+async def names(db: AsyncConnection, coalition_id: str) -> dict[str, str]:
+    m = Member
+    rows = await db.execute(select(m.member_id, m.name).where(m.coalition_id == coalition_id, m.name != ""))
+    return dict(rows.all())
+
+
 async def treasures(
     db: AsyncConnection, coalition_id: str, since: datetime, until: datetime, limit: int
 ) -> tuple[TreasureItem, ...]:

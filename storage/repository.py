@@ -639,6 +639,9 @@ class SqlUnit:
     ) -> tuple[PerspectiveItem, ...]:
         return await dashboard.perspectives(self._db, coalition_id, since, until, limit)
 
+    async def names(self, coalition_id: str) -> dict[str, str]:
+        return await dashboard.names(self._db, coalition_id)
+
     async def schedule_changes(self, coalition_id: str, limit: int) -> tuple[ScheduleChange, ...]:
         return await dashboard.schedule_changes(self._db, coalition_id, limit)
 

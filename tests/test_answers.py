@@ -69,9 +69,13 @@ def test_a_fields_own_max_length_overrides_the_passed_limit():
     assert refused(tight, "0123456789A") == "That is 11 characters; please keep it to 10 or fewer."
 
 
-@given(st.text(max_size=LIMIT).filter(lambda s: s.strip()))
+@given(st.text(st.characters(blacklist_characters="\x00"), max_size=LIMIT).filter(lambda s: s.strip()))
 def test_any_non_blank_text_within_the_limit_round_trips_stripped(text):
     assert parse(field(Kind.TEXT), text, LIMIT, EN) == text.strip()
+
+
+def test_a_nul_byte_is_replaced_so_the_text_can_be_stored():
+    assert parse(field(Kind.TEXT), "a\x00b", LIMIT, EN) == "a\ufffdb"
 
 
 # -- required and optional ---------------------------------------------------------------

@@ -352,8 +352,10 @@ class WebBot:
         if form.get("action"):
             try:
                 action = ActionRef.decode(str(form["action"]))
-            except ValueError:
-                raise web.HTTPBadRequest(text="malformed form")
+            except ValueError:  # not a form this server drew
+                texts = self._texts(request)
+                return self._notice(request, texts, texts.t("web.form_expired_title"), [texts.t("web.form_expired")],
+                                    status=400, home=True)
             asked = next((r.ask for r in await self.engine.current(ref, CAPABILITIES) if r.ask and r.ask.action == action), None)
             given = render.values(asked, form)
             said = {"answers": render.answered(asked, given) if asked else []}

@@ -164,8 +164,9 @@ class Dashboard:
             round = await unit.open_round(coalition.id)
             answered = await unit.answered(round.id) if round else frozenset()
             experiment = await unit.experiment(round.experiment_id) if round else None
+            people = {**(await unit.names(coalition.id) if round else {}), **self.engine.people}
         digest = digest.with_names(self.engine.people)
-        progress = await self._progress(round, answered) if round else None
+        progress = await self._progress(round, answered, people) if round else None
         return self._page(
             request, viewer, texts, "dashboard/coalition.html", status=400 if problem else 200,
             title=coalition.name, coalition=coalition, period=period, problem=problem, digest=digest,
@@ -200,6 +201,10 @@ class Dashboard:
         async with self.engine.store.unit() as unit:
             items, total = await unit.story_page(scope, principle, sector, STORIES_PER_PAGE,
                                                  (page - 1) * STORIES_PER_PAGE)
+            if not items and page > 1 and total:  # past the end (an old link): the last page
+                page = -(-total // STORIES_PER_PAGE)
+                items, total = await unit.story_page(scope, principle, sector, STORIES_PER_PAGE,
+                                                     (page - 1) * STORIES_PER_PAGE)
         names = {**self.engine.people}
         items = tuple(_named(s, names) for s in items)
         pages = max(1, -(-total // STORIES_PER_PAGE))
@@ -252,12 +257,13 @@ class Dashboard:
         form = await request.post()
         if not hmac.compare_digest(str(form.get("csrf", "")), viewer.csrf):
             return self.web._expired_form(request, self.engine.texts(viewer.actor))
-        if coalition.id not in viewer.leads:
-            raise web.HTTPForbidden(text="Only the coalition's leaders change its schedules.")
         texts = self.engine.texts(viewer.actor)
+        if coalition.id not in viewer.leads:
+            raise self.web._refusal(request, texts, texts.t("dashboard.title"),
+                                    [texts.t("dashboard.schedules_read_only")], 403)
         schedule, verb, at = str(form.get("schedule", "")), str(form.get("verb", "")), str(form.get("time", "")).strip()
         if verb not in VERBS or schedule not in {s.id for s in self._schedules_of(coalition.id)}:
-            raise web.HTTPBadRequest(text="malformed form")
+            raise self.web._refusal(request, texts, texts.t("dashboard.title"), [texts.t("dashboard.bad_form")], 400)
         if verb == "time" and not _clock(at):
             return await self.schedules(request, {schedule: texts.t("dashboard.bad_time")}, status=400)
         command = f"schedule {verb} {schedule}" + (f" {at}" if verb == "time" else "")
@@ -275,10 +281,11 @@ class Dashboard:
         texts = self.engine.texts(viewer.actor)
         kind = request.query.get("format", "html")
         if kind not in FORMATS:
-            raise web.HTTPBadRequest(text=f"format: choose one of {', '.join(FORMATS)}")
+            raise self.web._refusal(request, texts, texts.t("dashboard.reports"),
+                                    [texts.t("dashboard.bad_format", formats=", ".join(FORMATS))], 400)
         period, problem = self._period(request, texts)
         if problem:
-            raise web.HTTPBadRequest(text=problem)
+            raise self.web._refusal(request, texts, texts.t("dashboard.reports"), [problem], 400)
         chosen = request.query.get("coalition", "")
         if chosen:
             if not viewer.may_see(chosen) or self.config.coalition(chosen) is None:
@@ -372,7 +379,7 @@ class Dashboard:
             sector_list=lambda codes: texts.listing(words.sector_label(texts, code) for code in codes), **context)
         return web.Response(text=html, content_type="text/html", status=status, headers=self.web.headers())
 
-    async def _progress(self, round, answered: frozenset[str]) -> list[dict[str, Any]]:
+    async def _progress(self, round, answered: frozenset[str], names: dict[str, str]) -> list[dict[str, Any]]:
         """Each invited member of the open round: reached or not, reminded, answered."""
         people: dict[str, dict[str, Any]] = {}
         for row in await self.engine.store.outbox(source=f"round:{round.id}"):
@@ -382,7 +389,7 @@ class Dashboard:
             elif row.occurrence.startswith("reminder") and row.state == "sent":
                 people.setdefault(member, {"reminders": 0})["reminders"] += 1
         return sorted(
-            ({"member": m, "name": self.engine.people.get(m, m), "answered": m in answered,
+            ({"member": m, "name": names.get(m, m), "answered": m in answered,
               "state": p.get("state", "pending"), "reminders": p["reminders"]} for m, p in people.items()),
             key=lambda p: (p["answered"], p["name"].lower()))
 

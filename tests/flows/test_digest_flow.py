@@ -40,9 +40,13 @@ async def test_the_movement_digest_is_for_coordinators_and_respects_consent(engi
     await cora.say("digest all 30d")
     out = text(cora)
     assert "Digest for Test Movement" in out and "For the movement" in out and "Coalition only" not in out
-    # A coordinator may also pull one coalition's digest: its own audience, its own marks.
+    # A coordinator may also pull one coalition's digest, with marks of its own; from outside
+    # the coalition they see what was shared with the movement, never "my coalition" stories.
     await cora.say("digest harbour")
-    assert "Coalition only" in text(cora) and "For the movement" in text(cora)
+    assert "Digest for Harbour Youth" in text(cora)
+    assert "For the movement" in text(cora) and "Coalition only" not in text(cora)
+    await lea.say("digest")  # harbour's own leader: the coalition's audience
+    assert "Coalition only" in text(lea) and "For the movement" in text(lea)
 
 
 async def test_who_may_not_and_bad_requests(engine):
