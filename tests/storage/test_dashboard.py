@@ -301,6 +301,14 @@ async def test_treasures_of_the_period_newest_first_by_who_mapped_them(store: Sq
     assert capped == found[:2]
 
 
+async def test_names_are_those_members_gave_when_they_joined_that_coalition(store: SqlStore) -> None:
+    await add(store, member("U1", name="Ada"), member("U2", name=""), member("U3", coalition=B, name="Bo"))
+    async with store.unit() as unit:
+        assert await unit.names(A) == {"U1": "Ada"}  # no name given: none to show
+        assert await unit.names(B) == {"U3": "Bo"}
+        assert await unit.names(Q) == {}
+
+
 async def test_perspectives_of_the_period_newest_first(store: SqlStore) -> None:
     await add(store, Perspective(A, "U1", "citizen", "first said", "first shows"), at=SINCE)
     await add(store, Perspective(A, "U1", "partner", "second said", "second shows"), at=WEEK2)
