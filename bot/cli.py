@@ -74,6 +74,19 @@ def public_url() -> str:
         raise click.ClickException(str(error))
 
 
+# Variables we, slack-bolt or botbuilder read. A blank one (`SLACK_CLIENT_ID=` left in a .env
+# template) counts as unset: slack-bolt would otherwise see a client id and switch to OAuth.
+OUR_VARIABLES = ("SLACK_", "MICROSOFT_", "COCREATE_", "SMTP_", "DATABASE_URL", "PORT")
+
+
+def unset_blank(env) -> list[str]:
+    """Remove our variables that are set but blank; returns their names."""
+    blank = [name for name, value in env.items() if name.startswith(OUR_VARIABLES) and not value.strip()]
+    for name in blank:
+        del env[name]
+    return blank
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_file", metavar="PATH", help="app.yaml to use (default: $COCREATE_CONFIG or ./app.yaml).")
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens.")
@@ -81,6 +94,7 @@ def public_url() -> str:
 def cli(ctx: click.Context, config_file: str | None, verbose: bool) -> None:
     """Cocreate: a chat bot for cross-sector co-creation coalitions."""
     load_dotenv(".env")  # secrets and DATABASE_URL may live in an uncommitted .env
+    unset_blank(os.environ)
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ctx.obj = config_file

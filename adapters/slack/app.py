@@ -30,6 +30,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -181,6 +182,7 @@ class SlackBot:
 
     def _listen(self) -> None:
         app = self.app
+        app.middleware(self.well_formed)
         app.command("/cocreate")(self.on_command)
         app.action(re.compile(r"^answer"))(self.on_answer)
         app.action("open_form")(self.on_open_form)
@@ -192,6 +194,15 @@ class SlackBot:
         app.event("app_uninstalled")(self.on_uninstalled)
         app.event("tokens_revoked")(self.on_uninstalled)
         app.error(self.on_error)
+
+    async def well_formed(self, body, next) -> BoltResponse | None:
+        """A signed request without who sent it gets 400 and one log line (not a traceback)."""
+        lacking = events.missing(body)
+        if lacking is None:
+            return await next()
+        log.warning("slack: refused a %s from team %s without %s", body.get("command") or body.get("type"),
+                    events.team_of(body), lacking)
+        return BoltResponse(status=400, body=f"missing {lacking}")
 
     async def on_command(self, ack, body, client) -> None:
         await ack()

@@ -34,7 +34,8 @@ def team_of(body: dict[str, Any]) -> str:
     team = body.get("team")
     if isinstance(team, dict):
         return team.get("id") or ""
-    return body.get("team_id") or team or body.get("user", {}).get("team_id") or ""
+    user = body.get("user")
+    return body.get("team_id") or team or (user.get("team_id") if isinstance(user, dict) else None) or ""
 
 
 def conversation(team: str, user: str, channel: str | None, user_team: str | None = None,
@@ -47,6 +48,16 @@ def conversation(team: str, user: str, channel: str | None, user_team: str | Non
     if name:
         extra["name"] = name
     return ConversationRef(PLATFORM, team, user, user, extra=extra)
+
+
+def missing(body: dict[str, Any]) -> str | None:
+    """What a signed request lacks that every request of its kind carries (who sent it), or
+    None: such a request is refused, never half-handled."""
+    if "command" in body:
+        return None if body.get("user_id") else "user_id"
+    if body.get("type") in ("block_actions", "view_submission", "view_closed"):
+        return None if isinstance(body.get("user"), dict) and body["user"].get("id") else "user.id"
+    return None
 
 
 def from_command(body: dict[str, Any]) -> tuple[Message, Origin]:
