@@ -65,6 +65,32 @@ def status_of(error: Exception) -> tuple[int | None, str, float | None]:
     return status, code, retry_after
 
 
+def unreached(error: BaseException) -> str | None:
+    """Why the Bot Connector could not be reached ("Connection refused", "timed out"), or None
+    when `error` is something else. msrest wraps requests, which wraps urllib3, which wraps the
+    socket's error: the innermost OS error says it best."""
+    network, stack, seen = None, [error], set()
+    while stack:
+        e = stack.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        if getattr(e, "strerror", None):
+            return str(e.strerror)
+        if isinstance(e, (OSError, asyncio.TimeoutError)) or type(e).__name__ in _NETWORK:
+            network = network or e
+        stack += [n for n in (getattr(e, "inner_exception", None), getattr(e, "reason", None), e.__cause__,
+                              e.__context__, *e.args) if isinstance(n, BaseException)]
+    return (type(network).__name__ + (f": {network}"[:200] if str(network) else "")) if network else None
+
+
+# requests' and urllib3's failures to connect or to hear back, as msrest passes them on.
+_NETWORK = {"ClientRequestError", "ConnectionError", "NewConnectionError", "MaxRetryError", "ConnectTimeout",
+            "ReadTimeout", "ProtocolError", "ClientConnectionError", "ServerDisconnectedError"}
+# urllib3 logs a WARNING for each of its own retries: our one line per failed send says it.
+logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
+
+
 class TeamsBot:
     def __init__(self, engine: Engine, settings: TeamsSettings):
         self.engine = engine
@@ -271,8 +297,13 @@ class TeamsBot:
                     sent.append(getattr(response, "id", "") or "")
             except Unreachable as error:
                 refused.append(error)
-            except Exception as error:  # what on_turn_error did with it: logged; what was sent is returned
-                log.error("teams: turn failed: %s", error, exc_info=error)
+            except Exception as error:  # logged here; what was sent is returned
+                why = unreached(error) or _refusal(error)
+                if why:
+                    log.warning("teams: could not post to %s (connector %s): %s", ref.conversation,
+                                ref.extra.get("service_url"), why)
+                else:
+                    log.error("teams: turn failed: %s", error, exc_info=error)
 
         await self.proactive(ref, work)
         if refused and member_id is None:  # a channel: the bot was removed from the team
@@ -386,6 +417,12 @@ class TeamsBot:
                         log.warning("teams: could not tell leader %s: %s", leader, error)
 
     async def _on_turn_error(self, turn: TurnContext, error: Exception) -> None:
+        activity = turn.activity
+        why = unreached(error) or _refusal(error)
+        if why:  # handled: the connector is away or said no; telling the member would go the same way
+            log.warning("teams: could not answer in conversation %s (connector %s): %s",
+                        activity.conversation.id if activity.conversation else "?", activity.service_url, why)
+            return
         log.error("teams: turn failed: %s", error, exc_info=error)
         if turn.activity.type != ActivityTypes.message:
             return  # a proactive turn: nobody is waiting for an answer
@@ -394,6 +431,12 @@ class TeamsBot:
             await turn.send_activity(note.blocks[0].text)
         except Exception:
             pass
+
+
+def _refusal(error: Exception) -> str | None:
+    """"HTTP 403 <code>" when the connector answered with an error status, else None."""
+    status, code, _ = status_of(error)
+    return f"HTTP {status}" + (f" {code}" if code else "") if status else None
 
 
 def _now() -> datetime:

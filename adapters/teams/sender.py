@@ -23,7 +23,7 @@ from datetime import datetime
 
 from adapters.ratelimit import Budgeted, Limiter, hold, padded, smooth
 from adapters.teams import events
-from adapters.teams.app import TRANSIENT, UNREACHABLE, TeamsBot, status_of
+from adapters.teams.app import TRANSIENT, UNREACHABLE, TeamsBot, status_of, unreached
 from bot.config import TeamsLimits
 from bot.ports import Delivered, DeliveryError
 from bot.types import ConversationRef
@@ -129,7 +129,9 @@ class TeamsSender(Budgeted):
     async def _failure(self, error: Exception, member_id: str | None = None, prefix: str = "") -> DeliveryError:
         """What a connector error means for the outbox (a member who refuses is marked)."""
         status, code, retry_after = status_of(error)
-        reason = prefix + (code or (f"HTTP {status}" if status else repr(error)))
+        away = unreached(error)
+        reason = prefix + (code or (f"HTTP {status}" if status else f"connector unreachable: {away}" if away
+                                    else repr(error)))
         if status in UNREACHABLE:
             if member_id is not None:
                 await self.bot._unreachable(member_id, reason, report=False)  # leaders hear through the outbox
