@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import re
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from adapters.console.render import render
 from bot.engine import Engine
@@ -96,16 +98,28 @@ class Server:
     process: subprocess.Popen
     log: Path
     database_url: str
+    secrets: tuple[str, ...] = ()  # values from its environment that no log line may hold
 
     def logs(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+_SECRET = re.compile(r"TOKEN|SECRET|PASSWORD|SMTP_URL")
+
+
+def secrets_in(env: dict[str, str]) -> tuple[str, ...]:
+    """The tokens, secrets and passwords a server is given (and SMTP_URL's password)."""
+    found = [v for k, v in env.items() if _SECRET.search(k) and len(v) >= 6]
+    smtp = urlsplit(env.get("SMTP_URL") or "")
+    return tuple(found + ([smtp.password] if smtp.password else []))
 
 
 def start_server(tmp_path: Path, env: dict[str, str], name: str = "serve") -> Server:
     log = tmp_path / f"{name}.log"
     with log.open("w") as stderr:  # the child keeps its own copy of the descriptor
         process = subprocess.Popen(
-            [str(COCREATE), "serve", "--host", "127.0.0.1", "--port", "0"],
+            # At INFO, so the check in `stop_server` sees every line an operator could turn on.
+            [str(COCREATE), "--verbose", "serve", "--host", "127.0.0.1", "--port", "0"],
             stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=tmp_path, env=env,
         )
     deadline = time.monotonic() + 30
@@ -113,7 +127,7 @@ def start_server(tmp_path: Path, env: dict[str, str], name: str = "serve") -> Se
         line = process.stdout.readline()
         if line.startswith("cocreate: listening on port"):
             port = int(line.rsplit(" ", 1)[1])
-            return Server(f"http://127.0.0.1:{port}", process, log, env["DATABASE_URL"])
+            return Server(f"http://127.0.0.1:{port}", process, log, env["DATABASE_URL"], secrets_in(env))
         if not line and process.poll() is not None:
             break
     process.kill()
@@ -128,3 +142,6 @@ def stop_server(server: Server) -> None:
         server.process.kill()
         server.process.wait()
     server.process.stdout.close()
+    logs = server.logs()
+    leaked = [f"{secret[:4]}…" for secret in server.secrets if secret in logs]
+    assert not leaked, f"a secret given to the server is in its log: {leaked}"

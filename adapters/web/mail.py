@@ -46,4 +46,6 @@ class Mailer:
                                   start_tls=None if not s.tls else False,
                                   username=s.user, password=s.password, timeout=30)
         except (aiosmtplib.SMTPException, OSError) as error:
-            raise DeliveryError(f"smtp: {type(error).__name__}: {error}") from None
+            # The server's code, never its text: that quotes the address, which must not reach a log.
+            code = getattr(error, "code", None) or getattr(error, "errno", None)
+            raise DeliveryError(f"smtp: {type(error).__name__}" + (f" ({code})" if code else "")) from None

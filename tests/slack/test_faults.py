@@ -43,3 +43,21 @@ async def test_a_signed_command_without_a_user_gets_400_and_one_log_line(server,
     logs = server.logs()
     assert "Traceback" not in logs and "KeyError" not in logs
     assert len([line for line in logs.splitlines() if "without user_id" in line]) == 1
+
+
+async def test_no_secret_and_no_story_text_reaches_the_log(server, fake_slack):
+    """The server logs at INFO here (tests.support starts it so); `stop_server` also checks
+    every server's log for the tokens and secrets it was given."""
+    from tests.slack.test_slack_e2e import checks, command, opened_view, plain_text, radio, submit
+
+    await command(server, fake_slack, "story")
+    view = await opened_view(fake_slack)
+    title, body = "Quiet-title-7Q2", "Only-in-the-database-body-K9X, with my neighbour ada@example.org"
+    answer = await submit(server, view, {"title": plain_text(title), "body": plain_text(body),
+                                         "principles": checks("1"), "sectors": checks("citizen"),
+                                         "consent": radio("coalition"), "named": radio("yes")})
+    assert answer == {}
+    logs = server.logs()
+    assert "INFO" in logs  # the check saw what an operator would see with --verbose
+    for private in (title, "K9X", "ada@example.org", SECRET, "xoxb-test"):
+        assert private not in logs, private

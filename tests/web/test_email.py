@@ -32,6 +32,13 @@ class Inbox:
         self.messages: list[tuple[list[str], EmailMessage]] = []
         self.lock = threading.Lock()
         self.delay = 0.0  # seconds the server takes to accept a message
+        self.refused: set[str] = set()  # addresses the server says it does not know
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        if address in self.refused:
+            return f"550 5.1.1 <{address}>: recipient unknown"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:
         if self.delay:
@@ -287,3 +294,15 @@ def test_an_unknown_unsubscribe_link_says_so(server):
     browser = Browser(server.url)
     answer = browser.post(f"/unsubscribe/{'x' * 43}")
     assert answer.status == 404 and "We don't know this unsubscribe link." in answer.words
+
+
+def test_a_refused_address_is_logged_without_the_address(server, inbox):
+    inbox.refused.add("gone.private@example.org")
+    join(server, "gone.private@example.org", name="Gone Private")
+    ask_for_link(server, "gone.private@example.org")
+    deadline = time.monotonic() + 10
+    while "not sent" not in server.logs() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    [line] = [line for line in server.logs().splitlines() if "sign-in email" in line and "not sent" in line]
+    assert "WARNING" in line and "SMTPRecipientsRefused" in line
+    assert "gone.private@example.org" not in server.logs()

@@ -574,3 +574,10 @@ def test_a_nul_byte_in_a_form_is_no_server_error_on_postgresql(tmp_path, pg_data
     finally:
         stop_server(server)
     assert "Traceback" not in server.logs(), server.logs()
+
+
+def test_an_email_given_at_join_never_reaches_the_log(server):
+    joined(server, name="Grace Private", email="grace.private@example.org")
+    logs = server.logs()
+    assert "INFO" in logs and "joined" in logs  # the join was logged, at INFO, by member id
+    assert "grace.private@example.org" not in logs and "Grace Private" not in logs
