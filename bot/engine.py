@@ -119,19 +119,21 @@ class Engine:
             intro = Text(ctx.t("engine.welcome_back", flow=ctx.t(f"flows.{flow.name}")))
             return [dress(await self._ask(ctx, flow, state, intro=(intro,)), ctx.texts)]
 
-    async def view(self, ref: ConversationRef, caps: Capabilities) -> tuple[Actor, Ask | None]:
+    async def view(self, ref: ConversationRef, caps: Capabilities, unit: Unit | None = None) -> tuple[Actor, Ask | None]:
         """Who is at `ref` (roles, language) and the question open in their conversation, in one
-        transaction: what a page view needs."""
+        transaction (`unit`: the caller's, so a page view is one): what a page view needs."""
+        if unit is None:
+            async with self.store.unit() as unit:
+                return await self.view(ref, caps, unit)
         member_id = self.member_id(ref)
-        async with self.store.unit() as unit:
-            granted, chosen, locale = await unit.speaker(member_id)
-            actor = await self._speaking(unit, self.actor(ref, None, granted), ref, (chosen, locale))
-            state = await unit.load_state(ref.key)
-            if state is None:
-                return actor, None
-            asking = await self._speaking(unit, self.actor(ref, state.coalition_id, granted), ref, (chosen, locale))
-            ctx = self._context(unit, asking, caps, state.data)
-            return actor, (await self._ask(ctx, self.flows[state.flow], state)).ask
+        granted, chosen, locale = await unit.speaker(member_id)
+        actor = await self._speaking(unit, self.actor(ref, None, granted), ref, (chosen, locale))
+        state = await unit.load_state(ref.key)
+        if state is None:
+            return actor, None
+        asking = await self._speaking(unit, self.actor(ref, state.coalition_id, granted), ref, (chosen, locale))
+        ctx = self._context(unit, asking, caps, state.data)
+        return actor, (await self._ask(ctx, self.flows[state.flow], state)).ask
 
     async def overview(self, ref: ConversationRef, caps: Capabilities) -> Reply:
         """A member's open items for a home page: their status, then the open question."""

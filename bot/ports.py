@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, AsyncContextManager, Collection, Mapping, Protocol, Sequence, runtime_checkable
+from typing import (Any, AsyncContextManager, Awaitable, Callable, Collection, Mapping, Protocol, Sequence,
+                    runtime_checkable)
 
 from bot.digest import Digest, Overview, PerspectiveItem, Scope, StoryItem, TreasureItem
 from bot.records import MemberProfile, Record
@@ -582,8 +583,12 @@ class WebAccess(Protocol):
 
     async def session(self, session_hash: str, now: datetime) -> WebSession | None: ...
 
-    async def page(self, session_hash: str, now: datetime, limit: int) -> tuple[WebSession | None, list[WebEntry]]:
-        """The session and its member's latest `limit` entries (oldest first), in one transaction."""
+    async def page(self, session_hash: str, now: datetime, limit: int,
+                   then: Callable[[Unit, WebSession], Awaitable[Any]] | None = None,
+                   ) -> tuple[WebSession | None, list[WebEntry], Any]:
+        """The session, its member's latest `limit` entries (oldest first) and what `then`
+        reads for that session (the engine's view of the conversation), in one unit: a page
+        view is one transaction. (None, [], None) when the session is unknown or expired."""
         ...
 
     async def close_session(self, session_hash: str) -> None: ...

@@ -143,10 +143,14 @@ class SqlWeb:
         async with self._begin() as db:
             return await _session(db, session_hash, now)
 
-    async def page(self, session_hash: str, now: datetime, limit: int) -> tuple[WebSession | None, list[WebEntry]]:
-        async with self._begin() as db:
+    async def page(self, session_hash: str, now: datetime, limit: int, then=None):
+        async with self.store.unit() as unit:
+            db = unit._db
             session = await _session(db, session_hash, now)
-            return session, (await _transcript(db, session.person.member_id, limit) if session else [])
+            if session is None:
+                return None, [], None
+            entries = await _transcript(db, session.person.member_id, limit)
+            return session, entries, (await then(unit, session) if then else None)
 
     async def close_session(self, session_hash: str) -> None:
         async with self._begin() as db:

@@ -306,12 +306,15 @@ class WebBot:
 
     async def chat(self, request: web.Request) -> web.Response:
         token = request.cookies.get(SESSION)
-        session, entries = await self.access.page(digest(token), self.clock(), TRANSCRIPT) if token else (None, [])
+        session, entries, seen = None, [], None
+        if token:  # one transaction: the session, the conversation, and who is asked what
+            session, entries, seen = await self.access.page(
+                digest(token), self.clock(), TRANSCRIPT,
+                then=lambda unit, found: self.engine.view(self._ref(request, found.person), CAPABILITIES, unit))
         if session is None:
             raise web.HTTPSeeOther("/")
         person = session.person
-        ref = self._ref(request, person)
-        actor, current = await self.engine.view(ref, CAPABILITIES)
+        actor, current = seen
         texts = self.engine.texts(actor)
         items, live, given = [], None, {}
         words = chrome(texts)
