@@ -68,10 +68,10 @@ from adapters.web import charts  # noqa: E402
 from adapters.web.app import CSRF, SESSION, WebBot  # noqa: E402
 from adapters.web.dashboard import LISTED  # noqa: E402
 from adapters.web.settings import WebSettings  # noqa: E402
-from bench.common import DEFAULT_PG_ADMIN_URL, PG_URL_ENV, SetupError  # noqa: E402
+from bench.common import SetupError  # noqa: E402
 from bench.digest import (  # noqa: E402
     DATABASES, MOVEMENT_NAME, PG_GENERIC_AFTER, SEED, YEAR, Created, Movement, check_postgres, clean_up,
-    create_database, generate, new_movement, server_facts, where_time_goes,
+    create_database, dataset_options, generate, new_movement, server_facts, where_time_goes,
 )
 from bench.web import revision  # noqa: E402
 from bot.config import Config, load_config  # noqa: E402
@@ -544,22 +544,9 @@ def _short(kind: str) -> str:
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: 10x fewer stories, check-ins and reflections")
-    parser.add_argument("--only", choices=DATABASES, help="one database (default: both)")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the generated databases and app.yaml (and print where) instead of removing them")
-    parser.add_argument("--runs", type=int, default=20, help="timed rounds (default 20)")
-    parser.add_argument("--warmup", type=int, default=PG_GENERIC_AFTER,
-                        help=f"untimed rounds before them (default {PG_GENERIC_AFTER}: after that many executions "
-                             "PostgreSQL may switch a prepared statement to a generic plan)")
+    dataset_options(parser, runs=20, what="rounds", keep="the generated databases and app.yaml (and print where)")
     parser.add_argument("--profile-runs", type=int, default=5,
                         help="instrumented requests per page for where the time goes (default 5)")
-    parser.add_argument("--postgres-url", metavar="URL",
-                        help="a PostgreSQL database with rights to create databases (default: "
-                             f"${PG_URL_ENV[0]}, ${PG_URL_ENV[1]} or {DEFAULT_PG_ADMIN_URL})")
-    parser.add_argument("--no-copy", action="store_true",
-                        help="PostgreSQL: load with executemany like SQLite instead of COPY (slower)")
     args = parser.parse_args(argv)
     if args.runs < 1 or args.warmup < 1 or args.profile_runs < 1:
         parser.error("--runs, --warmup and --profile-runs must be positive")

@@ -940,23 +940,28 @@ def print_report(args: argparse.Namespace, movement: Movement, results: list[Dat
 # ====================================================================== main
 
 
-def parse(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+def dataset_options(parser: argparse.ArgumentParser, *, runs: int, what: str, keep: str) -> None:
+    """The options of every benchmark on this dataset (this one and bench/dashboard.py)."""
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: 10x fewer stories, check-ins and reflections")
     parser.add_argument("--only", choices=DATABASES, help="one database (default: both)")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the generated databases (and print their URLs) instead of removing them")
-    parser.add_argument("--runs", type=int, default=5, help="timed runs per measurement (default 5)")
+    parser.add_argument("--keep", action="store_true", help=f"keep {keep} instead of removing them")
+    parser.add_argument("--runs", type=int, default=runs, help=f"timed {what} (default {runs})")
     parser.add_argument("--warmup", type=int, default=PG_GENERIC_AFTER,
-                        help=f"untimed runs before them (default {PG_GENERIC_AFTER}: after that many executions "
-                             "PostgreSQL may switch a prepared statement to a generic plan)")
+                        help=f"untimed {what.split()[0]} before them (default {PG_GENERIC_AFTER}: after that many "
+                             "executions PostgreSQL may switch a prepared statement to a generic plan)")
     parser.add_argument("--postgres-url", metavar="URL",
                         help="a PostgreSQL database with rights to create databases (default: "
                              f"${PG_URL_ENV[0]}, ${PG_URL_ENV[1]} or {DEFAULT_PG_ADMIN_URL})")
     parser.add_argument("--no-copy", action="store_true",
                         help="PostgreSQL: load with executemany like SQLite instead of COPY (slower)")
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    dataset_options(parser, runs=5, what="runs per measurement",
+                    keep="the generated databases (and print their URLs)")
     args = parser.parse_args(argv)
     if args.runs < 1 or args.warmup < 1:
         parser.error("--runs and --warmup must be positive")
