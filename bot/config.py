@@ -449,7 +449,12 @@ def _validate(model: type[_Model], value: Any, loc: Loc, problems: Problems) -> 
         return None
 
 
-class _Loader(yaml.SafeLoader):
+# libyaml's parser where PyYAML was built with it: a 10,000-member app.yaml parses in 0.9 s
+# instead of 2.9 s (bench/startup.py); the constructor below is the same Python either way.
+_SAFE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_SAFE):
     """SafeLoader that rejects a key given twice instead of silently keeping the last one."""
 
     def construct_mapping(self, node, deep=False):

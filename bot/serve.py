@@ -137,6 +137,8 @@ async def _serve(engine, settings: dict, host: str, port: int, sign_in: str | No
 
 def _senders(bots, limits) -> dict:
     """Each connected platform's outbound side, for the outbox."""
+    if not bots:  # web only: slack-bolt and botbuilder are never imported (0.24 s, 29 MB)
+        return {}
     from adapters.slack.app import SlackBot
     from adapters.slack.sender import SlackSender
     from adapters.teams.sender import TeamsSender

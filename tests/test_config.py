@@ -336,7 +336,7 @@ def test_path_is_shown_as_given(tmp_path, monkeypatch):
     Path("my.yaml").write_text("[")
     with pytest.raises(ConfigError) as info:
         load_config(Path("my.yaml"))
-    assert str(info.value).startswith("my.yaml: invalid YAML: line 1, column 2: ")
+    assert str(info.value).startswith("my.yaml: invalid YAML: line ")  # where libyaml or PyYAML puts the end
 
 
 # --- several mistakes at once -------------------------------------------------------------------
