@@ -82,3 +82,8 @@ class Timed:
         """The p-th percentile latency in ms (nearest rank)."""
         ordered = sorted(self.latencies)
         return 1000 * ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def interrupted_on_sigterm(signum, frame) -> None:  # noqa: ANN001
+    """SIGTERM cleans up like Ctrl-C: `signal.signal(signal.SIGTERM, interrupted_on_sigterm)`."""
+    raise KeyboardInterrupt

@@ -68,7 +68,7 @@ from adapters.web import charts  # noqa: E402
 from adapters.web.app import CSRF, SESSION, WebBot  # noqa: E402
 from adapters.web.dashboard import LISTED  # noqa: E402
 from adapters.web.settings import WebSettings  # noqa: E402
-from bench.common import SetupError  # noqa: E402
+from bench.common import SetupError, interrupted_on_sigterm  # noqa: E402
 from bench.digest import (  # noqa: E402
     DATABASES, MOVEMENT_NAME, PG_GENERIC_AFTER, SEED, YEAR, Created, Movement, check_postgres, clean_up,
     create_database, dataset_options, generate, new_movement, server_facts, where_time_goes,
@@ -553,9 +553,6 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _terminated(signum, frame):  # noqa: ANN001
-    raise KeyboardInterrupt  # SIGTERM cleans up like Ctrl-C
-
 
 async def run(args: argparse.Namespace, created: Created) -> tuple[Movement, list[DatabaseResult]]:
     databases = [args.only] if args.only else list(DATABASES)
@@ -572,7 +569,7 @@ async def run(args: argparse.Namespace, created: Created) -> tuple[Movement, lis
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored
-    signal.signal(signal.SIGTERM, _terminated)
+    signal.signal(signal.SIGTERM, interrupted_on_sigterm)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # app.yaml, and SQLite's file (create_database puts it here too); removed by clean_up.

@@ -87,7 +87,8 @@ from storage.models import (  # noqa: E402
 )
 from storage.repository import SqlStore  # noqa: E402
 from bench.common import (  # noqa: E402
-    DEFAULT_PG_ADMIN_URL, PG_URL_ENV, SetupError, pg_admin_url, reset_peak_rss, run_admin, status_mb,
+    DEFAULT_PG_ADMIN_URL, PG_URL_ENV, SetupError, interrupted_on_sigterm, pg_admin_url, reset_peak_rss, run_admin,
+    status_mb,
 )
 
 SEED = 20_240_601
@@ -968,9 +969,6 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _terminated(signum, frame):  # noqa: ANN001
-    raise KeyboardInterrupt  # SIGTERM cleans up like Ctrl-C
-
 
 async def check_postgres(args: argparse.Namespace) -> None:
     """A SetupError unless the PostgreSQL server (`pg_admin_url(args)`) answers."""
@@ -1010,7 +1008,7 @@ async def run(args: argparse.Namespace, created: Created) -> tuple[Movement, lis
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored
-    signal.signal(signal.SIGTERM, _terminated)
+    signal.signal(signal.SIGTERM, interrupted_on_sigterm)
     created = Created()
     started = time.monotonic()
     try:

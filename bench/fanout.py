@@ -62,7 +62,8 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from adapters.ratelimit import Limiter  # noqa: E402
 from bench.common import (  # noqa: E402
-    DEFAULT_PG_ADMIN_URL, PG_URL_ENV, SetupError, pg_admin_url, run_admin, reset_peak_rss, status_mb,
+    DEFAULT_PG_ADMIN_URL, PG_URL_ENV, SetupError, interrupted_on_sigterm, pg_admin_url, run_admin, reset_peak_rss,
+    status_mb,
 )
 from adapters.slack.app import SlackBot  # noqa: E402
 from adapters.slack.sender import EVENT_TYPE, SlackSender  # noqa: E402
@@ -708,9 +709,6 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _terminated(signum, frame):  # noqa: ANN001
-    raise KeyboardInterrupt  # SIGTERM cleans up like Ctrl-C
-
 
 async def run(args: argparse.Namespace, databases: Databases) -> list[Result]:
     if args.db == "postgres":
@@ -747,7 +745,7 @@ async def run(args: argparse.Namespace, databases: Databases) -> list[Result]:
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored
-    signal.signal(signal.SIGTERM, _terminated)
+    signal.signal(signal.SIGTERM, interrupted_on_sigterm)
     databases = Databases(args.db, Path(tempfile.mkdtemp(prefix="cocreate-bench-fanout-")))
     started = time.monotonic()
     try:

@@ -66,7 +66,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import SetupError  # noqa: E402
+from bench.common import SetupError, interrupted_on_sigterm  # noqa: E402
 from bench.processes import Child, die_with_parent, start_child, stop_children  # noqa: E402
 
 SMALL_APP_YAML = ROOT / "tests" / "data" / "app.yaml"
@@ -905,9 +905,6 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _terminated(signum, frame):
-    raise KeyboardInterrupt  # SIGTERM cleans up like Ctrl-C
-
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
@@ -921,7 +918,7 @@ def main(argv: list[str] | None = None) -> int:
     from bench.digest import Created, clean_up, create_database
 
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _terminated)
+    signal.signal(signal.SIGTERM, interrupted_on_sigterm)
     children: list[Child] = []
     workdir = Path(tempfile.mkdtemp(prefix="cocreate-bench-startup-"))
     created: list[Created] = []

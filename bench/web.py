@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import SetupError, Timed  # noqa: E402
+from bench.common import SetupError, Timed, interrupted_on_sigterm  # noqa: E402
 from bench.processes import Child, print_failures, start_child, stop_children, until_signalled  # noqa: E402
 
 APP_YAML = ROOT / "tests" / "data" / "app.yaml"
@@ -705,9 +705,6 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _terminated(signum, frame):
-    raise KeyboardInterrupt  # SIGTERM cleans up like Ctrl-C
-
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
@@ -716,7 +713,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _terminated)
+    signal.signal(signal.SIGTERM, interrupted_on_sigterm)
     children: list[Child] = []
     workdir = Path(tempfile.mkdtemp(prefix="cocreate-bench-web-"))
     python, me = sys.executable, str(Path(__file__).resolve())

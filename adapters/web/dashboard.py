@@ -95,7 +95,7 @@ class Period:
 
 
 class PeriodError(ValueError):
-    pass
+    """A period asked for that cannot be shown; its args[0] names the problem ("days", "dates", "range")."""
 
 
 class Dashboard:
