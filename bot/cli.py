@@ -60,7 +60,9 @@ async def open_engine(config):
         raise click.ClickException(
             "the database is not set up or not up to date. Run `cocreate db upgrade` (or `make run`)."
         )
-    return Engine(open_store(url), config, all_flows(), public_url=public_url())
+    engine = Engine(open_store(url), config, all_flows(), public_url=public_url())
+    await engine.refresh_people()  # the identities resolved by email so far
+    return engine
 
 
 def public_url() -> str:

@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from bot.i18n import SUPPORTED, Languages, Texts, placeholders
+from bot.people import PLATFORMS, Directory, normal_email
 from bot.texts import TEXTS
 from bot.types import Sector
 
@@ -70,6 +71,20 @@ def _language(value: Any) -> str:
     if code not in SUPPORTED:
         raise ValueError(f"{value!r} is not a supported language; use one of: {', '.join(SUPPORTED)}")
     return code
+
+
+def _email(value: Any) -> str:
+    email = normal_email(value)
+    if email is None:
+        raise ValueError(f"{value!r} is not an email address; write it as name@example.org")
+    return email
+
+
+def _platform(value: Any) -> str:
+    name = str(value).strip().lower()
+    if name not in PLATFORMS:
+        raise ValueError(f"{value!r} is not a platform; use one of: {', '.join(PLATFORMS)}")
+    return name
 
 
 def _zone(value: str) -> str:
@@ -126,6 +141,8 @@ Day = Annotated[str, BeforeValidator(_day)]
 ClockTime = Annotated[str, BeforeValidator(clock_time)]
 Zone = Annotated[Text, AfterValidator(_zone)]
 Language = Annotated[str, BeforeValidator(_language)]
+Email = Annotated[str, BeforeValidator(_email)]
+Platform = Annotated[str, BeforeValidator(_platform)]
 
 
 class _Model(BaseModel):
@@ -167,6 +184,8 @@ class Member(_Model):
     id: Slug
     name: Text
     platforms: dict[Text, Text] = {}  # platform name -> that platform's user id
+    email: Email | None = None  # how the bot finds their platform ids (stored lower case)
+    prefer: Platform | None = None  # where the outbox reaches them when several platforms could
 
 
 class Coalition(_Model):
@@ -279,13 +298,13 @@ class Config(_Model):
 
     _languages: Languages = PrivateAttr()
     _members: dict[str, Member] = PrivateAttr()
-    _by_platform: dict[tuple[str, str], Member] = PrivateAttr()
+    _people: Directory = PrivateAttr()
     _coalitions: dict[str, Coalition] = PrivateAttr()
 
     def model_post_init(self, context: Any) -> None:
         # Built once: the engine looks a member up on every inbound event.
         self._members = {m.id: m for m in self.members}
-        self._by_platform = {(p, u): m for m in self.members for p, u in m.platforms.items()}
+        self._people = Directory(self.members)  # learns resolved identities as it goes
         self._coalitions = {c.id: c for c in self.coalitions}
         self._languages = Languages(self.library, self.rewordings)
 
@@ -317,28 +336,27 @@ class Config(_Model):
     def member(self, id: str) -> Member | None:
         return self._members.get(id)
 
+    @property
+    def people(self) -> Directory:
+        """Who is who across platforms: app.yaml's members and the identities resolved since."""
+        return self._people
+
     def member_for(self, platform: str, user: str) -> Member | None:
-        return self._by_platform.get((platform, user))
+        """The app.yaml member behind a platform account (listed with it, or found by email)."""
+        member_id = self._people.member_id(platform, user)
+        return self._members.get(member_id) if member_id else None
 
     def coalition(self, id: str) -> Coalition | None:
         return self._coalitions.get(id)
 
     def address(self, member_id: str, platform: str) -> str | None:
-        """The member's user id on `platform`: from app.yaml, or from the id of someone who
-        joined in chat without being listed (the engine names them "<platform>:<user id>")."""
-        member = self.member(member_id)
-        if member is not None:
-            return member.platforms.get(platform)
-        prefix = f"{platform}:"
-        return member_id[len(prefix):] or None if member_id.startswith(prefix) else None
+        """The member's user id on `platform` (app.yaml's, resolved by email, or from the id of
+        someone who wrote without being listed: the engine names them "<platform>:<user id>")."""
+        return self._people.address(member_id, platform)
 
     def platforms_of(self, member_id: str) -> list[str]:
-        """The platforms a member can be reached on, in app.yaml's order."""
-        member = self.member(member_id)
-        if member is not None:
-            return list(member.platforms)
-        platform, sep, _ = member_id.partition(":")
-        return [platform] if sep else []
+        """The platforms a member can be reached on: `prefer:` first, then app.yaml's order."""
+        return self._people.platforms_of(member_id)
 
     def coalitions_of(self, member_id: str) -> list[Coalition]:
         return [c for c in self.coalitions if member_id in c.leaders or member_id in c.members]
@@ -493,10 +511,13 @@ def _check_references(parts: dict[str, Any], members_ok: bool) -> Problems:
     problems: Problems = []
     ids: set[str] = set()
     owners: dict[tuple[str, str], str] = {}  # (platform, user) -> member id
+    emails: dict[str, str] = {}  # email -> member id
     for i, m in parts.get("members", {}).items():
         if m.id in ids:
             problems.append((("members", i, "id"), f"duplicate member id {m.id!r}"))
         ids.add(m.id)
+        if m.email and emails.setdefault(m.email, m.id) != m.id:
+            problems.append((("members", i, "email"), f"{m.email} is already the email of member {emails[m.email]!r}"))
         for platform, user in m.platforms.items():
             owner = owners.setdefault((platform, user), m.id)
             if owner != m.id:

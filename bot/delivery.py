@@ -135,7 +135,7 @@ class Delivery:
         kind, _, who = row.target.partition(":")
         if kind == "channel":
             return await self._to_channel(row, who)
-        sender = self._sender_for(who)
+        sender = await self._sender_for(who)
         if sender is None:
             raise DeliveryError("no_platform", permanent=True)  # no chat platform of theirs is connected
         if row.kind in MEMBER_KINDS_IN_QUIET:
@@ -278,7 +278,7 @@ class Delivery:
 
     async def _report(self, row: Claimed, member: str, reason: str, now: datetime) -> None:
         """Tell the coalition's leaders, once a day per member and reason."""
-        sender = self._sender_for(member)
+        sender = await self._sender_for(member)
         platform = sender.platform if sender else "chat"
         if sender is not None:
             await self.store.mark_unreachable(platform, member, reason, now)
@@ -294,14 +294,17 @@ class Delivery:
 
     # -- helpers ----------------------------------------------------------------------------
 
-    def _sender_for(self, member_id: str) -> Sender | None:
-        """The member's first platform (app.yaml's order) that is connected here, else any
-        other that reaches them (the web, for a chat member who also signed in there)."""
+    async def _sender_for(self, member_id: str) -> Sender | None:
+        """Where the member is reached: their `prefer:` platform, else the one they last wrote
+        from, else app.yaml's order, among the platforms connected here that reach them; then
+        any other that does (the web, for a chat member who also signed in there)."""
         platforms = self.config.platforms_of(member_id)
-        for platform in platforms:
-            sender = self.senders.get(platform)
-            if sender is not None and sender.reaches(member_id):
-                return sender
+        reaching = [p for p in platforms if p in self.senders and self.senders[p].reaches(member_id)]
+        if len(reaching) > 1 and self.config.people.prefers(member_id) not in reaching:
+            last = await self.store.last_platform(member_id, reaching)  # one person, one invitation
+            return self.senders[last or reaching[0]]
+        if reaching:
+            return self.senders[reaching[0]]
         return next((s for p, s in self.senders.items() if p not in platforms and s.reaches(member_id)), None)
 
     def _deliverable(self, member_id: str, coalition_id: str, now: datetime) -> datetime:

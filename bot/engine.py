@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from bot.answers import AnswerError, clean, parse
 from bot.flow import Context, Done, Flow, Go, Invalid, Outcome
 from bot.i18n import SUPPORTED, Texts
+from bot.people import Identity, normal_email
 from bot.ports import FlowState, StaleState, Store, Unit
 from bot.timing import utcnow
 from bot.types import (
@@ -168,12 +169,29 @@ class Engine:
         return replace(actor, language=self.language(actor.coalition_id, locale=locale), locale=locale)
 
     def member_id(self, ref: ConversationRef) -> str:
-        """app.yaml's id of whoever is at `ref`, else "<platform>:<user id>". An adapter that
-        signs people in itself (the web) names the member in `extra["member"]`."""
+        """Who is at `ref`: app.yaml's member (listed with this account or found by email), the
+        member an identity names, else "<platform>:<user id>". An adapter that signs people in
+        itself (the web) names the member in `extra["member"]`."""
         if ref.extra.get("member"):
             return str(ref.extra["member"])
-        member = self.config.member_for(ref.platform, ref.user)
-        return member.id if member else f"{ref.platform}:{ref.user}"
+        return self.config.people.member_id(ref.platform, ref.user) or f"{ref.platform}:{ref.user}"
+
+    async def recognise(self, platform: str, user: str, email: str | None, how: str, tenant: str = "") -> str:
+        """Who a platform account is, by the email the platform gave for it (None: it gave
+        none). Stored, so each account is looked up once; returns the member id."""
+        member_id, problem = self.config.people.resolve(platform, user, email)
+        if problem:
+            log.warning("people: %s", problem)
+        kept = None if problem else normal_email(email)  # the email names someone else
+        await self.store.identify(Identity(platform, user, member_id, kept, how, tenant), self.clock())
+        await self.refresh_people()
+        return self.config.people.member_id(platform, user) or member_id
+
+    async def refresh_people(self) -> int:
+        """Learn the identities stored since this process last looked (by any replica)."""
+        rows = await self.store.identities(self.config.people.last_id)
+        self.config.people.learn(rows)
+        return len(rows)
 
     def language(self, coalition_id: str | None, chosen: str | None = None, locale: str | None = None) -> str:
         """Whom we write to in which language: their choice, their platform's locale, their

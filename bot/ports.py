@@ -18,6 +18,7 @@ from typing import (Any, AsyncContextManager, Awaitable, Callable, Collection, M
                     runtime_checkable)
 
 from bot.digest import Digest, Overview, PerspectiveItem, Scope, StoryItem, TreasureItem
+from bot.people import Identity
 from bot.records import MemberProfile, Record
 from bot.types import ConversationRef
 
@@ -284,6 +285,20 @@ class References(Protocol):
     async def unreachable(self, platform: str) -> list[tuple[str, str]]:
         """(member_id, reason) of every member marked unreachable on `platform`, by member
         id, with the latest reason; for reporting to leaders."""
+        ...
+
+    async def last_platform(self, member_id: str, platforms: Collection[str]) -> str | None:
+        """Which of `platforms` the member last wrote from (their newest saved reference)."""
+        ...
+
+    async def identify(self, identity: Identity, now: datetime) -> tuple[int, Identity]:
+        """Store which member a platform account is, unless that account has an identity
+        already (the first wins; concurrent calls agree). Returns the stored row (id, identity)."""
+        ...
+
+    async def identities(self, after: int = 0) -> list[tuple[int, Identity]]:
+        """The identities stored after row id `after`, oldest first (what another replica
+        resolved since this process last looked)."""
         ...
 
 

@@ -107,6 +107,11 @@ async def _serve(engine, settings: dict, host: str, port: int, sign_in: str | No
     stop_sending = asyncio.Event()
     sending = asyncio.ensure_future(delivery.run(stop_sending))
     scheduling.start()
+    # People: app.yaml's members given by email are looked up daily; what other replicas
+    # resolved is learned every so often.
+    chores = [asyncio.ensure_future(_every(DAY, bot.find_listed)) for bot in bots if hasattr(bot, "find_listed")]
+    chores.append(asyncio.ensure_future(_every(_seconds("COCREATE_PEOPLE_SECONDS", 30.0), engine.refresh_people,
+                                               first=False)))
     try:
         if socket_handler:
             await bots[0].check_app_token()  # the Slack bot comes first  # a bad token stops here, instead of retrying forever
@@ -122,6 +127,8 @@ async def _serve(engine, settings: dict, host: str, port: int, sign_in: str | No
         await stop.wait()
     finally:
         log.warning("cocreate: shutting down")
+        for chore in chores:
+            chore.cancel()
         await scheduling.stop()
         if connecting and not connecting.done():
             connecting.cancel()
@@ -133,6 +140,22 @@ async def _serve(engine, settings: dict, host: str, port: int, sign_in: str | No
         for bot in [*bots, web_bot]:
             await bot.aclose()  # finish what was acknowledged
         await runner.cleanup()
+
+
+DAY = 24 * 3600.0
+
+
+async def _every(seconds: float, work, first: bool = True) -> None:
+    """Run `work` every `seconds` (at once too if `first`) until cancelled; a failure is
+    logged and tried again next time."""
+    if not first:
+        await asyncio.sleep(seconds)
+    while True:
+        try:
+            await work()
+        except Exception:
+            log.exception("cocreate: %s failed", getattr(work, "__qualname__", work))
+        await asyncio.sleep(seconds)
 
 
 def _senders(bots, limits) -> dict:

@@ -540,3 +540,21 @@ class WebAttempt(Base):
     kind: Mapped[str] = mapped_column(String(16))
     key: Mapped[str] = mapped_column(String(128))
     at: Mapped[datetime]
+
+
+class IdentityRow(Base):
+    """A platform account known to be a member (bot.people.Identity): resolved by email or
+    first seen when they wrote. The first row for an account wins; rows are never updated,
+    so other replicas learn them by id (never reused: AUTOINCREMENT on SQLite)."""
+
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("platform", "user_id", name="uq_identities_platform_user"),
+                      {"sqlite_autoincrement": True})
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(ID)
+    member_id: Mapped[str] = mapped_column(ID, index=True)
+    tenant: Mapped[str] = mapped_column(ID)
+    email: Mapped[str | None] = mapped_column(String(254))
+    how: Mapped[str] = mapped_column(String(32))
+    resolved_at: Mapped[datetime]

@@ -7,7 +7,7 @@ import dataclasses
 import re
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import date, datetime, timezone
 from typing import Any
@@ -32,7 +32,8 @@ from bot.ports import (
     StoryInfo,
 )
 from bot.types import ConversationRef
-from storage import dashboard, digest as digests, web
+from bot.people import Identity
+from storage import dashboard, digest as digests, people, web
 from storage.db import aware, create_engine, dialect_insert
 from storage.models import (
     MemberLanguage,
@@ -148,6 +149,18 @@ class SqlStore(SqlOutbox, SqlSchedules):
     async def unreachable(self, platform: str) -> list[tuple[str, str]]:
         async with self.unit() as unit:
             return await unit.unreachable(platform)
+
+    async def last_platform(self, member_id: str, platforms: Collection[str]) -> str | None:
+        async with self.unit() as unit:
+            return await unit.last_platform(member_id, platforms)
+
+    async def identify(self, identity: Identity, now: datetime) -> tuple[int, Identity]:
+        async with self.unit() as unit:
+            return await unit.identify(identity, now)
+
+    async def identities(self, after: int = 0) -> list[tuple[int, Identity]]:
+        async with self._turn(), self.engine.connect() as connection:
+            return await people.identities(connection, after)
 
     async def ping(self) -> None:
         async with self._turn(), self.engine.connect() as connection:
@@ -534,6 +547,15 @@ class SqlUnit:
         for member_id, reason in rows:
             latest.setdefault(member_id, reason or "")
         return list(latest.items())
+
+    async def last_platform(self, member_id: str, platforms: Collection[str]) -> str | None:
+        t = ConversationRefRow
+        return await self._db.scalar(
+            select(t.platform).where(t.member_id == member_id, t.platform.in_(list(platforms)))
+            .order_by(t.updated_at.desc(), t.id.desc()).limit(1))
+
+    async def identify(self, identity: Identity, now: datetime) -> tuple[int, Identity]:
+        return await people.identify(self._db, identity, now)
 
     # -- Reader ----------------------------------------------------------------
 

@@ -479,3 +479,38 @@ def test_members_are_reached_by_their_app_yaml_ids_or_as_they_joined_in_chat(tmp
     # Someone who joined in chat without being listed is "<platform>:<user id>" to the engine.
     assert config.address("teams:29:xyz", "teams") == "29:xyz" and config.address("teams:29:xyz", "slack") is None
     assert config.platforms_of("slack:U0NEW") == ["slack"] and config.platforms_of("nobody") == []
+
+
+# --- people by email ---------------------------------------------------------------------------
+
+
+def test_members_may_be_given_by_email_stored_lower_case(tmp_path):
+    data = copy.deepcopy(MINIMAL)
+    data["members"][0].update(email="  Anna.Berg@Kommune.DK ", prefer="Teams")
+    data["members"][0].pop("platforms", None)
+    config = load_config(write(tmp_path, data))
+    anna = config.member(data["members"][0]["id"])
+    assert (anna.email, anna.prefer, anna.platforms) == ("anna.berg@kommune.dk", "teams", {})
+    assert config.people.by_email("ANNA.BERG@kommune.dk") == anna.id
+
+
+def test_a_bad_email_or_platform_names_the_key(tmp_path):
+    def change(d):
+        d["members"][0]["email"] = "anna.kommune.dk"
+        d["members"][1]["prefer"] = "email"
+
+    path, msg = broken(tmp_path, change)
+    assert msg.splitlines() == [
+        f"{path}: members[0].email: 'anna.kommune.dk' is not an email address; write it as name@example.org",
+        f"{path}: members[1].prefer: 'email' is not a platform; use one of: slack, teams, web",
+    ]
+
+
+def test_one_email_for_two_members_is_refused(tmp_path):
+    def change(d):
+        d["members"][0]["email"] = "shared@kommune.dk"
+        d["members"][1]["email"] = "Shared@Kommune.dk"
+
+    path, msg = broken(tmp_path, change)
+    first = MINIMAL["members"][0]["id"]
+    assert msg == f"{path}: members[1].email: shared@kommune.dk is already the email of member {first!r}"

@@ -92,6 +92,7 @@ class SlackBot:
         # profile looked up; and the zone it last saved per member.
         self._referenced: dict[tuple[str, str], float] = {}
         self._profiled: dict[str, float] = {}
+        self._asked: dict[str, float] = {}  # Slack user id -> when we last asked who they are
         self._zones: dict[str, str] = {}
         self._locales: dict[str, str | None] = {}
         self.verifier = SignatureVerifier(settings.signing_secret) if settings.signing_secret else None
@@ -309,6 +310,7 @@ class SlackBot:
     # -- delivery ------------------------------------------------------------------------
 
     async def _run(self, client: AsyncWebClient, event: Event, origin: Origin) -> None:
+        await self._recognise(client, event.ref)
         try:
             replies = await self.engine.handle(event, CAPABILITIES)
         except Exception:
@@ -317,12 +319,69 @@ class SlackBot:
         await self._deliver(client, replies, origin)
         await self._learn(client, event.ref)
 
+    # -- who is writing ------------------------------------------------------------------
+
+    async def _recognise(self, client: AsyncWebClient, ref: ConversationRef) -> None:
+        """Someone the bot has no identity for: who their profile's email says they are
+        (users.info, once per account; with users:read.email Slack includes the email)."""
+        if self.engine.config.people.known(events.PLATFORM, ref.user):
+            return
+        now = time.monotonic()
+        if now - self._asked.get(ref.user, -PROFILE_EVERY) < PROFILE_EVERY:
+            return  # asked today already, and it failed: the member id stays "slack:<id>"
+        self._asked[ref.user] = now
+        profile = await self._profile(client, ref.user)
+        if profile is None:
+            return
+        email = (profile.get("profile") or {}).get("email")
+        try:
+            member_id = await self.engine.recognise(events.PLATFORM, ref.user, email, "users.info", ref.tenant)
+        except Exception:
+            log.exception("slack: could not store who %s is", ref.user)
+            return
+        self._profiled[member_id] = now
+        await self._keep_profile(profile, member_id)
+
+    async def find_listed(self, pace: float | None = None) -> int:
+        """Find app.yaml's members given by email on Slack (users.lookupByEmail, Tier 3: paced
+        at the conversations.open budget). With several workspaces (OAuth) each member is
+        found when they first write instead. Returns how many were found."""
+        if self.settings.mode == "oauth":
+            return 0
+        config = self.engine.config
+        pace = 60.0 / config.delivery.slack.opens_per_minute if pace is None else pace
+        wanted = [m for m in config.members if m.email and not config.people.address(m.id, events.PLATFORM)]
+        found = 0
+        for i, member in enumerate(wanted):
+            if i:
+                await asyncio.sleep(pace)
+            try:
+                user = (await self.app.client.users_lookupByEmail(email=member.email)).data.get("user") or {}
+            except SlackApiError as error:
+                code = error.response.get("error", "unknown_error")
+                if code == "missing_scope":
+                    log.warning("slack: cannot find members by email: add the users:read.email scope and reinstall "
+                                "the app (members with a Slack id in app.yaml are not affected)")
+                    return found
+                log.warning("slack: users.lookupByEmail for member %s: %s", member.id,
+                            "no Slack account has their email" if code == "users_not_found" else code)
+                continue
+            except Exception as error:
+                log.warning("slack: users.lookupByEmail for member %s failed: %r", member.id, error)
+                continue
+            if user.get("id"):
+                got = await self.engine.recognise(events.PLATFORM, user["id"], member.email, "users.lookupByEmail",
+                                                  user.get("team_id") or "")
+                found += got == member.id
+        if wanted:
+            log.info("slack: found %d of %d members listed by email", found, len(wanted))
+        return found
+
     # -- what the outbox needs later -----------------------------------------------------
 
     async def _learn(self, client: AsyncWebClient, ref: ConversationRef) -> None:
         """After answering a member: save their reference (hourly), time zone and locale (daily)."""
-        member = self.engine.config.member_for(events.PLATFORM, ref.user)
-        member_id = member.id if member else f"{events.PLATFORM}:{ref.user}"
+        member_id = self.engine.member_id(ref)
         now = time.monotonic()
         if now - self._referenced.get((member_id, ref.tenant), -REFERENCE_EVERY) >= REFERENCE_EVERY:
             self._referenced[(member_id, ref.tenant)] = now
@@ -330,7 +389,9 @@ class SlackBot:
         # Everyone who writes may get messages from the outbox later (their zone and language).
         if now - self._profiled.get(member_id, -PROFILE_EVERY) >= PROFILE_EVERY:
             self._profiled[member_id] = now  # before the call: one look-up a day, even if it fails
-            await self._save_profile(client, ref.user, member_id)
+            profile = await self._profile(client, ref.user)
+            if profile is not None:
+                await self._keep_profile(profile, member_id)
 
     async def _save_reference(self, ref: ConversationRef, member_id: str) -> None:
         """Where the member writes from: in OAuth mode, the outbox finds their workspace by it."""
@@ -339,17 +400,20 @@ class SlackBot:
         except Exception:
             log.exception("slack: could not save the address of %s", member_id)
 
-    async def _save_profile(self, client: AsyncWebClient, user: str, member_id: str) -> None:
+    async def _profile(self, client: AsyncWebClient, user: str) -> dict | None:
+        """A member's Slack profile (users.info), or None with one log line."""
         try:
-            profile = (await client.users_info(user=user, include_locale=True)).data.get("user") or {}
+            return (await client.users_info(user=user, include_locale=True)).data.get("user") or {}
         except SlackApiError as error:
             code = error.response.get("error", "unknown_error")
             hint = " (reinstall the app to grant users:read)" if code == "missing_scope" else ""
             log.warning("slack: users.info for %s failed: %s%s", user, code, hint)
-            return
         except Exception as error:
             log.warning("slack: users.info for %s failed: %r", user, error)
-            return
+        return None
+
+    async def _keep_profile(self, profile: dict, member_id: str) -> None:
+        """Store the locale and time zone a profile tells, when they changed."""
         locale = _locale(profile.get("locale"))
         if self._locales.get(member_id) != locale:  # None first: nothing to store
             try:

@@ -13,8 +13,10 @@ from typing import Mapping
 # for their DM with the app), the /cocreate command, message.im events for typed answers
 # (im:history, which also lets the outbox read the DM back to see whether a message arrived:
 # conversations.history), conversations.open to find that DM (im:write), and users.info for
-# a member's time zone from their profile (users:read), so prompts arrive in their own day.
-BOT_SCOPES = ("chat:write", "commands", "im:history", "im:write", "users:read")
+# a member's time zone from their profile (users:read), so prompts arrive in their own day,
+# and users.lookupByEmail plus the email in that profile (users:read.email), so app.yaml can
+# name people by email instead of Slack ids.
+BOT_SCOPES = ("chat:write", "commands", "im:history", "im:write", "users:read", "users:read.email")
 BOT_EVENTS = ("app_home_opened", "app_uninstalled", "message.im", "tokens_revoked")
 
 

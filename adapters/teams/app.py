@@ -22,6 +22,7 @@ from typing import Any, Awaitable, Callable, TypeVar
 
 from aiohttp import web
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
+from botbuilder.core.teams import TeamsInfo
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, ActivityTypes, ConversationParameters, ChannelAccount
 
@@ -42,6 +43,7 @@ CONVERSATION_LIMITS = [(7, 1.0), (8, 2.0), (60, 30.0), (1800, 3600.0)]
 TRANSIENT = {412, 429, 502, 504}
 UNREACHABLE = {403, 404}
 ATTEMPTS = 4
+ASK_EVERY = 3600.0  # seconds: a failed roster look-up of an account is tried again after this
 T = TypeVar("T")
 
 
@@ -101,6 +103,7 @@ class TeamsBot:
         self.limiter = Limiter(CONVERSATION_LIMITS)
         self._zones: dict[str, str] = {}  # member id -> the time zone this process last saved
         self._locales: dict[str, str] = {}  # member id -> the locale this process last saved
+        self._asked: dict[str, float] = {}  # Teams user id -> when we last asked the roster who they are
         if not settings.authenticated:
             log.warning("Teams: authentication is OFF (TEAMS_LOCAL_TESTING): only for a machine nobody else can reach")
 
@@ -137,6 +140,7 @@ class TeamsBot:
     async def on_turn(self, turn: TurnContext) -> None:
         activity = turn.activity
         ref = events.reference(activity)
+        await self._recognise(turn, ref.user, ref.tenant)
         await self._remember(ref)
         if activity.type == ActivityTypes.message:
             await self._on_message(turn, ref)
@@ -144,6 +148,51 @@ class TeamsBot:
             await self._learn_locale(ref)
         elif activity.type in (ActivityTypes.conversation_update, ActivityTypes.installation_update):
             await self._on_install(turn, ref)
+
+    async def _recognise(self, turn: TurnContext, user: str, tenant: str) -> None:
+        """Someone the bot has no identity for: who their roster email (else their UPN) says
+        they are (the conversation's or team's roster, once per account)."""
+        if not user or self.engine.config.people.known(events.PLATFORM, user):
+            return
+        now = asyncio.get_running_loop().time()
+        if now - self._asked.get(user, -ASK_EVERY) < ASK_EVERY:
+            return  # asked lately, and it failed: the member id stays "teams:<id>"
+        self._asked[user] = now
+        try:
+            account = await TeamsInfo.get_member(turn, user)
+        except Exception as error:
+            why = unreached(error) or _refusal(error) or repr(error)
+            log.warning("teams: could not look %s up in the roster: %s", user, why)
+            return
+        await self._identify(account, tenant)
+
+    async def _roster(self, turn: TurnContext, tenant: str) -> list[Any]:
+        """The bot was added to a team: everyone on its roster (paged, 500 at a time), each
+        identified by email, so app.yaml's members given by email can be written to before
+        they ever write. An unreadable roster is one log line and an empty list."""
+        accounts: list[Any] = []
+        token = None
+        try:
+            while True:
+                page = await TeamsInfo.get_paged_members(turn, token, 500)
+                for account in page.members or []:
+                    if account.id and not self.engine.config.people.known(events.PLATFORM, account.id):
+                        await self._identify(account, tenant)
+                    accounts.append(account)
+                token = page.continuation_token
+                if not token:
+                    return accounts
+        except Exception as error:
+            why = unreached(error) or _refusal(error) or repr(error)
+            log.warning("teams: could not read the roster of %s: %s", turn.activity.conversation.id, why)
+            return accounts
+
+    async def _identify(self, account: Any, tenant: str) -> None:
+        email = getattr(account, "email", None) or getattr(account, "user_principal_name", None)
+        try:
+            await self.engine.recognise(events.PLATFORM, account.id, email, "roster", tenant)
+        except Exception:
+            log.exception("teams: could not store who %s is", account.id)
 
     async def _remember(self, ref: ConversationRef) -> None:
         """Store the reference on every turn: it is what lets us write to this member later."""
@@ -153,15 +202,15 @@ class TeamsBot:
     async def _learn_zone(self, activity: Activity, ref: ConversationRef) -> None:
         """Keep a member's time zone from their Teams client: a write only when it changed."""
         zone = events.timezone_of(activity)
-        member = self.engine.config.member_for(events.PLATFORM, ref.user) if zone else None
-        if member is None or self._zones.get(member.id) == zone:
-            return  # no zone, or someone app.yaml does not know (the outbox never writes to them)
-        try:
-            await self.engine.store.save_zone(member.id, zone, events.PLATFORM, _now())
-        except Exception:
-            log.exception("teams: could not save the time zone of %s", member.id)
+        member = self.engine.member_id(ref)
+        if zone is None or self._zones.get(member) == zone:
             return
-        self._zones[member.id] = zone
+        try:
+            await self.engine.store.save_zone(member, zone, events.PLATFORM, _now())
+        except Exception:
+            log.exception("teams: could not save the time zone of %s", member)
+            return
+        self._zones[member] = zone
 
     async def _learn_locale(self, ref: ConversationRef) -> None:
         """Keep the language of a member's Teams client, for what the bot sends them later."""
@@ -179,14 +228,17 @@ class TeamsBot:
     async def _on_install(self, turn: TurnContext, ref: ConversationRef) -> None:
         activity = turn.activity
         bot = activity.recipient.id if activity.recipient else None
+        bot_added = any(m.id == bot for m in activity.members_added or []) or activity.action == "add"
         added = [m for m in activity.members_added or [] if m.id != bot]
-        # Team members added alongside the bot: keep an address for each, so the bot can
-        # open a 1:1 chat with them later (create_conversation needs their id and tenant).
+        if bot_added and ref.extra.get("kind") != "personal":
+            added += await self._roster(turn, ref.tenant)  # the whole team, found by email
+        # Keep an address for each team member, so the bot can open a 1:1 chat with them
+        # later (create_conversation needs their id and tenant).
         for member in added:
+            await self._recognise(turn, member.id, ref.tenant)
             roster = ConversationRef(ref.platform, ref.tenant, ref.conversation, member.id,
                                      extra={**ref.extra, "kind": "roster", "name": member.name or ""})
             await self._remember(roster)
-        bot_added = any(m.id == bot for m in activity.members_added or []) or activity.action == "add"
         if bot_added and ref.extra.get("kind") == "personal":
             await self._send_in_turn(turn, await self.engine.say(ref, "ui.hello"))
 

@@ -38,6 +38,7 @@ from adapters.web.settings import WebSettings
 from bot.answers import clean
 from bot.engine import Engine, chrome
 from bot.i18n import Texts, language_code
+from bot.people import EMAIL
 from bot.ports import DeliveryError, WebAccess, WebPerson
 from bot.tokens import digest, new_token
 from bot.types import ActionRef, Capabilities, ConversationRef, Interaction, Message
@@ -51,7 +52,6 @@ SESSION_DAYS = 30
 LINK_MINUTES = 15
 TRANSCRIPT = 40  # entries drawn on the chat page (older ones stay in the database)
 NAME_LIMIT = 80
-EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
 NONCE = re.compile(r"^[0-9a-f]{32}$")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 STATIC = render.HERE / "static"

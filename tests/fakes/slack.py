@@ -96,6 +96,8 @@ class FakeSlack(ThreadedServer):
         self.socket_url: str | None = None  # apps.connections.open answers this url
         # Extra users.info fields per user id; "locale" is answered only to include_locale.
         self.users: dict[str, dict[str, Any]] = {}
+        # User id -> email: in their users.info profile, and what users.lookupByEmail finds.
+        self.emails: dict[str, str] = {}
         self._calls: list[Call] = []
         self._lock = threading.Lock()
         self._faults: dict[str, deque[_Fault]] = defaultdict(deque)
@@ -353,6 +355,10 @@ class FakeSlack(ThreadedServer):
                 return ok | self._history(a)
             case "users.info":
                 return ok | {"user": self._user(a.get("user", ""), locale=_true(a.get("include_locale")))}
+            case "users.lookupByEmail":  # case-insensitive, as Slack's
+                wanted = str(a.get("email", "")).lower()
+                found = [u for u, email in self.emails.items() if email.lower() == wanted]
+                return ok | {"user": self._user(found[0])} if found else {"ok": False, "error": "users_not_found"}
             case "oauth.v2.access":
                 return ok | self._installation(refresh=a.get("grant_type") == "refresh_token")
             case "apps.connections.open":
@@ -409,6 +415,8 @@ class FakeSlack(ThreadedServer):
             "tz": tz, "tz_label": tz, "tz_offset": int(offset.total_seconds()) if offset else 0,
             "profile": {"real_name": f"User {user_id}", "display_name": name, "team": self.team_id},
         } | extra  # fmt: skip
+        if user_id in self.emails:
+            user["profile"] = {**user["profile"], "email": self.emails[user_id]}
         if locale and language is not None:
             user["locale"] = language
         return user

@@ -128,7 +128,8 @@ async def test_a_danish_slack_profile_makes_the_replies_after_the_first_danish(s
 
 async def test_someone_app_yaml_does_not_list_is_written_to_in_their_profiles_language(server, fake_slack):
     fake_slack.users["U_NEW"] = {"locale": "da-DK"}
-    assert english_help(await ask(server, fake_slack, "help", "first", user="U_NEW"))
+    # Who they are is asked (users.info) before their first answer: it is in their language too.
+    assert danish_help(await ask(server, fake_slack, "help", "first", user="U_NEW"))
     await kept(server, "slack:U_NEW", (None, "da-DK"))
     assert danish_help(await ask(server, fake_slack, "help", "second", user="U_NEW"))
 

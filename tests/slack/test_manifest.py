@@ -35,12 +35,13 @@ def test_http_manifest_points_every_url_at_one_endpoint():
 def test_scopes_and_events_are_exactly_what_the_code_uses():
     doc = yaml.safe_load(manifest("https://x.org"))
     assert doc["oauth_config"]["scopes"]["bot"] == [
-        "chat:write", "commands", "im:history", "im:write", "users:read"] == list(BOT_SCOPES)
+        "chat:write", "commands", "im:history", "im:write", "users:read", "users:read.email"] == list(BOT_SCOPES)
     assert doc["settings"]["event_subscriptions"]["bot_events"] == list(BOT_EVENTS)
     # message.im and the outbox's look back into a DM (conversations.history) need im:history,
-    # conversations.open needs im:write, users.info (a member's time zone) users:read; nothing
-    # reads channels, e-mail addresses or files.
-    assert not [s for s in BOT_SCOPES if s.startswith(("channels:", "users:read.email", "files:", "groups:"))]
+    # conversations.open needs im:write, users.info (a member's time zone) users:read, finding
+    # people by email (users.lookupByEmail, profile.email) users:read.email; nothing reads
+    # channels or files.
+    assert not [s for s in BOT_SCOPES if s.startswith(("channels:", "files:", "groups:"))]
 
 
 def test_the_usage_hint_names_every_command_the_bot_reads():
@@ -107,6 +108,7 @@ oauth_config:
     - im:history
     - im:write
     - users:read
+    - users:read.email
 settings:
   event_subscriptions:
     bot_events:
