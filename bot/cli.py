@@ -30,12 +30,17 @@ def library() -> dict[str, str]:
 
 
 def load(config_file: str | None):
-    from flows.prompts import PRINCIPLES, PROMPTS, flat
-
     try:
-        return load_config(config_path(config_file), flat(PROMPTS), PRINCIPLES)
+        return read_config(config_file)
     except ConfigError as error:
         raise click.exceptions.Exit(_fail(str(error)))
+
+
+def read_config(config_file: str | None):
+    """app.yaml (or --config, $COCREATE_CONFIG) with the library's texts; ConfigError if broken."""
+    from flows.prompts import PRINCIPLES, PROMPTS, flat
+
+    return load_config(config_path(config_file), flat(PROMPTS), PRINCIPLES)
 
 
 def _fail(message: str) -> int:
@@ -175,7 +180,7 @@ def serve(config_file: str | None, port: int, host: str) -> None:
     config = load(config_file)
     settings = platform_settings()
     try:
-        asyncio.run(run_server(config, settings, host, port))
+        asyncio.run(run_server(config, settings, host, port, reload=lambda: read_config(config_file)))
     except KeyboardInterrupt:
         pass
 
@@ -198,7 +203,8 @@ def run(ctx: click.Context, port: int, user: str) -> None:
         if config.member(user) is None:
             raise click.BadParameter(f"unknown member '{user}' in app.yaml", param_hint="--user")
     try:
-        asyncio.run(run_server(config, settings, "0.0.0.0", port, sign_in=user if web_only else None))
+        asyncio.run(run_server(config, settings, "0.0.0.0", port, sign_in=user if web_only else None,
+                               reload=lambda: read_config(ctx.obj)))
     except KeyboardInterrupt:
         pass
 
@@ -297,6 +303,46 @@ def _manifest_language(config_file: str | None) -> str:
 
 
 @cli.group()
+def members() -> None:
+    """People and their coalitions, besides app.yaml."""
+
+
+@members.command("import")
+@click.argument("csv_file", metavar="FILE", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_obj
+def members_import(config_file: str | None, csv_file: Path) -> None:
+    """Add the people of a CSV file to their coalitions, all rows or none.
+
+    Columns (header row): email, name, coalition, role (member or leader), sector (optional).
+    Comma or semicolon separated. Importing the same file again changes nothing."""
+    from bot.records import MembershipChange
+    from bot.roster import read_roster
+
+    config = load(config_file)
+    try:
+        lines = csv_file.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError as error:
+        raise click.exceptions.Exit(_fail(f"{csv_file}: not UTF-8 text (byte {error.start}); save it as CSV UTF-8"))
+
+    async def run() -> tuple[int, int]:
+        engine = await open_engine(config)  # app.yaml with the changes made in chat so far
+        try:
+            roster = read_roster(lines, engine.config)
+            if roster.problems:
+                raise click.exceptions.Exit(_fail("\n".join(f"{csv_file}: {p}" for p in roster.problems)
+                                                  + "\nNothing was imported."))
+            changes = [MembershipChange(c, "import") for c in (*roster.people, *roster.seats)]
+            async with engine.store.unit() as unit:  # one transaction: all rows or none
+                changed = sum(await unit.add(changes, engine.clock()))
+            return roster.rows, changed
+        finally:
+            await engine.store.close()
+
+    rows, changed = asyncio.run(run())
+    click.echo(f"{csv_file}: {rows} rows, {changed} change(s)" + ("" if changed else " (all were there already)"))
+
+
+@cli.group()
 def db() -> None:
     """Database set-up."""
 
@@ -323,20 +369,21 @@ def export(config_file: str | None, coalition: str, fmt: str, out: Path | None) 
     The export is a full copy for the coalition's own use: it includes stories shared
     with 'only me', so keep it as carefully as the database itself."""
     config = load(config_file)
-    found = config.coalition(coalition)
-    if found is None:
-        raise click.BadParameter(f"unknown coalition '{coalition}'; known: {_ids(config)}", param_hint="--coalition")
     if fmt == "csv" and out is None:
         raise click.UsageError("CSV export writes one file per record type: give a directory with --out DIR.")
 
     async def fetch():
-        engine = await open_engine(config)
+        engine = await open_engine(config)  # with the coalitions created in chat
         try:
-            return await engine.store.export(coalition)
+            found = engine.config.coalition(coalition)
+            if found is None:
+                raise click.BadParameter(f"unknown coalition '{coalition}'; known: {_ids(engine.config)}",
+                                         param_hint="--coalition")
+            return found, await engine.store.export(coalition)
         finally:
             await engine.store.close()
 
-    records = asyncio.run(fetch())
+    found, records = asyncio.run(fetch())
     about = {"id": found.id, "name": found.name, "challenge": found.challenge}
     try:
         if fmt == "csv":

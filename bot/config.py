@@ -28,7 +28,7 @@ from pydantic import (
 )
 
 from bot.i18n import SUPPORTED, Languages, Texts, placeholders
-from bot.people import PLATFORMS, Directory, normal_email
+from bot.people import LEADER, MEMBER, PLATFORMS, Changes, Directory, normal_email
 from bot.texts import TEXTS
 from bot.types import Sector
 
@@ -298,15 +298,52 @@ class Config(_Model):
 
     _languages: Languages = PrivateAttr()
     _members: dict[str, Member] = PrivateAttr()
+    _names: dict[str, str] = PrivateAttr()
     _people: Directory = PrivateAttr()
     _coalitions: dict[str, Coalition] = PrivateAttr()
 
     def model_post_init(self, context: Any) -> None:
-        # Built once: the engine looks a member up on every inbound event.
-        self._members = {m.id: m for m in self.members}
-        self._people = Directory(self.members)  # learns resolved identities as it goes
-        self._coalitions = {c.id: c for c in self.coalitions}
         self._languages = Languages(self.library, self.rewordings)
+        self._index(None)
+
+    def _index(self, learned: Directory | None) -> None:
+        # Built once per configuration: the engine looks a member up on every inbound event.
+        self._members = {m.id: m for m in self.members}
+        self._names = {m.id: m.name for m in self.members}
+        self._coalitions = {c.id: c for c in self.coalitions}
+        # The identities resolved so far stay known (they are learned as they come).
+        self._people = learned.rebuilt(self.members) if learned else Directory(self.members)
+
+    def layered(self, changes: Changes, learned: Directory | None = None) -> Config:
+        """This file with what was changed in chat over it: people added, seats given or taken
+        (a change wins over the file for that member and coalition), coalitions created or
+        given a new name or challenge. `learned`: the identities to keep."""
+        listed = {m.id for m in self.members}
+        added = tuple(Member(id=p.member_id, name=p.name, email=p.email)
+                      for p in changes.people if p.member_id not in listed)
+        roles: dict[str, dict[str, str]] = {}
+        for seat in changes.seats:
+            roles.setdefault(seat.coalition_id, {})[seat.member_id] = seat.role
+        renamed = {c.coalition_id: c for c in changes.coalitions}
+        created = tuple(Coalition.model_construct(id=c.coalition_id, name=c.name or c.coalition_id,
+                                                  challenge=c.challenge or c.name or c.coalition_id, leaders=())
+                        for c in changes.coalitions if c.created and c.coalition_id not in self._coalitions)
+        coalitions = []
+        for c in self.coalitions + created:
+            seats = roles.get(c.id, {})
+            update: dict[str, Any] = {
+                "leaders": _seated(c.leaders, seats, LEADER),
+                "members": _seated(c.members, seats, MEMBER),
+            }
+            change = renamed.get(c.id)
+            if change and change.name:
+                update["name"] = change.name
+            if change and change.challenge:
+                update["challenge"] = change.challenge
+            coalitions.append(c.model_copy(update=update))
+        layered = self.model_copy(update={"members": self.members + added, "coalitions": tuple(coalitions)})
+        layered._index(learned or self._people)
+        return layered
 
     def texts(self, *candidates: str | None) -> Texts:
         """The texts of the first supported language among `candidates`, else the movement's."""
@@ -335,6 +372,11 @@ class Config(_Model):
 
     def member(self, id: str) -> Member | None:
         return self._members.get(id)
+
+    @property
+    def names(self) -> Mapping[str, str]:
+        """Member id -> display name, for everyone listed (app.yaml and added in chat)."""
+        return self._names
 
     @property
     def people(self) -> Directory:
@@ -378,6 +420,34 @@ class Config(_Model):
         """A coalition's time zone, else the movement's."""
         coalition = self.coalition(coalition_id) if coalition_id else None
         return (coalition and coalition.timezone) or self.movement.timezone
+
+
+def _seated(listed: Sequence[str], seats: Mapping[str, str], role: str) -> tuple[str, ...]:
+    """app.yaml's `listed` ids of `role` as changed in chat: kept unless their seat says
+    otherwise, then those whose seat gives them `role`."""
+    kept = tuple(m for m in listed if seats.get(m, role) == role)
+    return kept + tuple(m for m, r in seats.items() if r == role and m not in kept)
+
+
+class Live:
+    """The configuration in force, as one object every part of the process holds: app.yaml
+    as last loaded (`cocreate serve` loads it again on SIGHUP) with the membership changes
+    made in chat over it. Reads go to the current `Config`; `use` replaces it whole, so a
+    reader never sees half of a change."""
+
+    def __init__(self, file: Config, changes: Changes = Changes()) -> None:
+        self.file, self.changes, self.current = file, changes, file
+        if changes != Changes():
+            self.current = file.layered(changes)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.current, name)
+
+    def use(self, file: Config | None = None, changes: Changes | None = None) -> None:
+        """Put a reloaded app.yaml and/or newly read changes in force."""
+        self.file = file or self.file
+        self.changes = changes or self.changes
+        self.current = self.file.layered(self.changes, self.current.people)
 
 
 # --- loading ----------------------------------------------------------------------------

@@ -11,17 +11,21 @@ Rules it keeps for every adapter:
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from contextvars import ContextVar
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Awaitable, Callable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from bot.answers import AnswerError, clean, parse
+from bot.config import Live
 from bot.flow import Context, Done, Flow, Go, Invalid, Outcome
 from bot.i18n import SUPPORTED, Texts
 from bot.people import Identity, normal_email
 from bot.ports import FlowState, StaleState, Store, Unit
+from bot.records import MembershipChange
 from bot.timing import utcnow
 from bot.types import (
     ActionRef,
@@ -37,6 +41,9 @@ from bot.ui import Ask, Block, Buttons, Context as ContextLine, Field, Kind, Que
 
 log = logging.getLogger(__name__)
 
+# Set when a unit saved a membership change, so the engine reloads them once it committed
+# (per task: concurrent events each know their own).
+_CHANGED_PEOPLE: ContextVar[bool] = ContextVar("changed_people", default=False)
 ALWAYS = frozenset({"cancel", "help"})  # work even in the middle of a flow
 FORM = "_form"  # key in FlowState.data for a form being asked one field at a time
 
@@ -52,14 +59,21 @@ class Engine:
     ) -> None:
         self.store = store
         self.public_url = public_url  # where the web chat is, for the links flows hand out
-        self.config = config
+        # One object for the whole process: a reload or a change made in chat swaps what it holds.
+        self.config = config if isinstance(config, Live) else Live(config)
+        self.people_listeners: list[Callable[[], Awaitable[Any]]] = []  # called after membership changed
+        self._chores: set[asyncio.Task] = set()
         self.clock = clock
         self.flows = {flow.name: flow for flow in flows}
         self.commands = {word: flow for flow in flows for word in flow.entries}
-        self.people = {m.id: m.name for m in config.members}
         # Command words and sub-words in every language -> the English word flows know.
         self.aliases = _aliases(config, "commands", [*self.commands, *ALWAYS])
         self.subwords = _aliases(config, "words")
+
+    @property
+    def people(self) -> Mapping[str, str]:
+        """Member id -> display name of everyone listed (app.yaml, added in chat)."""
+        return self.config.names
 
     # -- entry points -------------------------------------------------------------------
 
@@ -68,12 +82,16 @@ class Engine:
         if not isinstance(event, (Message, Interaction)):
             return []  # lifecycle and ticks arrive with the adapters and scheduler
         for _ in range(3):
+            _CHANGED_PEOPLE.set(False)
             try:
                 async with self.store.unit() as unit:
                     if not await unit.claim_event(event.event_id):
                         log.info("duplicate event %s ignored", event.event_id)
                         return []
-                    return await self._dispatch(unit, event, caps)
+                    replies = await self._dispatch(unit, event, caps)
+                if _CHANGED_PEOPLE.get():  # committed: this process knows at once, others soon
+                    await self.reload_people()
+                return replies
             except StaleState:
                 # Another event moved this conversation on between our read and write;
                 # everything we wrote was rolled back, so handling it again is safe.
@@ -188,10 +206,22 @@ class Engine:
         return self.config.people.member_id(platform, user) or member_id
 
     async def refresh_people(self) -> int:
-        """Learn the identities stored since this process last looked (by any replica)."""
+        """Learn the identities stored since this process last looked, and the membership
+        changes made in chat if there are new ones (by any replica)."""
         rows = await self.store.identities(self.config.people.last_id)
         self.config.people.learn(rows)
+        if await self.store.changes_version() != self.config.changes.version:
+            await self.reload_people()
         return len(rows)
+
+    async def reload_people(self) -> None:
+        """Put the membership changes made in chat in force (over app.yaml), and let whoever
+        finds people by email know (someone may have been added by email)."""
+        self.config.use(changes=await self.store.changes())
+        for listener in self.people_listeners:
+            task = asyncio.ensure_future(listener())
+            self._chores.add(task)
+            task.add_done_callback(self._chores.discard)
 
     def language(self, coalition_id: str | None, chosen: str | None = None, locale: str | None = None) -> str:
         """Whom we write to in which language: their choice, their platform's locale, their
@@ -294,8 +324,7 @@ class Engine:
             # A read-only command (status) answers, then the open question is asked again.
             ctx = self._context(unit, actor, caps, {})
             outcome = await flow.start(ctx, word, args)
-            if outcome.records:
-                await unit.add(outcome.records, self.clock())
+            await self._record(unit, outcome.records)
             said = [Reply(blocks=outcome.say)] + ([Reply(blocks=outcome.detail, detail=True)] if outcome.detail else [])
             return said + [await self._reask(unit, actor, caps, state, t("engine.where_were_we"))]
         if state is not None:
@@ -363,8 +392,7 @@ class Engine:
             what = ctx.texts.get(f"flows.{flow.name}.{outcome.step}") or ctx.t(f"flows.{flow.name}")
             return [self._refusal(ctx.actor, role, what)]
         ctx.data.pop(FORM, None)  # the answer was accepted: the next question starts afresh
-        if outcome.records:
-            await unit.add(outcome.records, self.clock())
+        await self._record(unit, outcome.records)
         news = [Reply(blocks=outcome.announce, to_coalition=ctx.coalition.id)] if outcome.announce else []
         if isinstance(outcome, Done):
             if state.version:
@@ -385,6 +413,13 @@ class Engine:
             ctx.data[FORM] = {"index": index, "values": {k: v for k, v in values.items() if k in ids[:index]}}
             await self._save(unit, ctx, state, state.step)
         return self._reply_ask(ctx, flow, state, question, {ids[index]: invalid.message})
+
+    async def _record(self, unit: Unit, records: Sequence[Any]) -> None:
+        if not records:
+            return
+        saved = await unit.add(records, self.clock())
+        if any(isinstance(r, MembershipChange) and n for r, n in zip(records, saved)):
+            _CHANGED_PEOPLE.set(True)
 
     async def _save(self, unit, ctx, state: FlowState, step: str) -> None:
         state.step, state.data, state.version = step, ctx.data, state.version + 1
@@ -433,6 +468,7 @@ class Engine:
             limits=config.limits,
             data=data,
             people=self.people,
+            directory=config.people,
             coalitions=config.coalitions,
             delivery=config.delivery,
             schedules=config.schedules,

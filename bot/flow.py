@@ -67,6 +67,7 @@ class Context:
     limits: Any  # max_answer_length, max_title_length, max_experiment_weeks
     data: dict[str, Any] = field(default_factory=dict)
     people: Mapping[str, str] = field(default_factory=dict)  # member id -> display name
+    directory: Any = None  # bot.people.Directory: emails and platform accounts (for leaders' views)
     coalitions: Sequence[Any] = ()  # every coalition of the movement
     delivery: Any = None  # work days, quiet hours, round length, reminders
     schedules: Sequence[Any] = ()  # the movement's schedules (id, kind, days, time, every, coalitions)

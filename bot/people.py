@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterable, Protocol, Sequence
+from typing import Container, Iterable, Protocol, Sequence
 
 # Deliberately loose (RFC 5322 allows far more than anyone uses); what matters is that a
 # typo like "anna.example.org" or "anna@" is caught and nothing with spaces or controls is kept.
@@ -29,6 +29,21 @@ def normal_email(value: object) -> str | None:
         return None
     email = value.strip().lower()
     return email if len(email) <= 254 and EMAIL.match(email) else None
+
+
+def name_from(email: str) -> str:
+    """'anna.berg@kommune.dk' -> 'Anna Berg': a name for someone added by email, until they say."""
+    return " ".join(part.capitalize() for part in re.split(r"[._+-]+", email.split("@")[0]) if part) or email
+
+
+def new_member_id(email: str, taken: Container[str]) -> str:
+    """A member id for someone added by email: their address's local part as an app.yaml-style
+    id (lowercase letters, digits, - and _), made unique against `taken`."""
+    base = re.sub(r"[^a-z0-9_-]+", "-", email.split("@")[0].lower()).strip("-_")[:56] or "member"
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate, n = f"{base}-{n}", n + 1
+    return candidate
 
 
 @dataclass(frozen=True)
@@ -59,6 +74,7 @@ class Directory:
 
     def __init__(self, members: Sequence[Listed]) -> None:
         self.last_id = 0  # the highest identity row learned
+        self._rows: list[tuple[int, Identity]] = []  # everything learned, for `rebuilt`
         self._listed = {m.id for m in members}
         self._prefer = {m.id: m.prefer for m in members if m.prefer}
         self._by_platform: dict[tuple[str, str], str] = {}
@@ -68,9 +84,16 @@ class Directory:
         for m in members:
             for platform, user in m.platforms.items():
                 self._link(platform, user, m.id)
-            if m.email:
-                self._by_email[m.email] = m.id
+            if m.email:  # the first wins: app.yaml's members come before those added in chat
+                self._by_email.setdefault(m.email, m.id)
                 self._emails[m.id] = m.email
+
+    def rebuilt(self, members: Sequence[Listed]) -> Directory:
+        """A directory of `members` (app.yaml reloaded, people added in chat) that knows
+        everything this one learned."""
+        fresh = Directory(members)
+        fresh.learn(self._rows)
+        return fresh
 
     # -- lookups ----------------------------------------------------------------------------
 
@@ -139,6 +162,7 @@ class Directory:
         """Take stored identities in (row id order). An account app.yaml already names keeps
         app.yaml's member; an unlisted account whose email app.yaml now lists is that member."""
         for row_id, identity in rows:
+            self._rows.append((row_id, identity))
             self.last_id = max(self.last_id, row_id)
             key = (identity.platform, identity.user)
             member = identity.member_id
@@ -159,3 +183,49 @@ class Directory:
     def _link(self, platform: str, user: str, member_id: str) -> None:
         self._by_platform[(platform, user)] = member_id
         self._addresses.setdefault(member_id, {}).setdefault(platform, user)
+
+
+# -- membership changed in chat (or imported), layered over app.yaml ---------------------------
+
+MEMBER, LEADER, NONE = "member", "leader", "none"  # a seat's role; NONE: removed
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone added in chat or by `cocreate members import`, not listed in app.yaml."""
+
+    member_id: str
+    name: str
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class Seat:
+    """A member's place in a coalition as changed in chat: MEMBER, LEADER or NONE (removed,
+    also from app.yaml's lists). `sector`: as an import gave it, until they join themselves."""
+
+    coalition_id: str
+    member_id: str
+    role: str
+    sector: str | None = None
+
+
+@dataclass(frozen=True)
+class CoalitionChange:
+    """A coalition created in chat, or app.yaml's with a new name or challenge (None: as it was)."""
+
+    coalition_id: str
+    name: str | None = None
+    challenge: str | None = None
+    created: bool = False
+
+
+@dataclass(frozen=True)
+class Changes:
+    """Everything changed in chat, as stored: what `Config.layered` puts over app.yaml.
+    `version` grows with every change, so a replica knows when to read them again."""
+
+    people: tuple[Person, ...] = ()
+    seats: tuple[Seat, ...] = ()
+    coalitions: tuple[CoalitionChange, ...] = ()
+    version: int = 0

@@ -18,7 +18,7 @@ from typing import (Any, AsyncContextManager, Awaitable, Callable, Collection, M
                     runtime_checkable)
 
 from bot.digest import Digest, Overview, PerspectiveItem, Scope, StoryItem, TreasureItem
-from bot.people import Identity
+from bot.people import Changes, Identity
 from bot.records import MemberProfile, Record
 from bot.types import ConversationRef
 
@@ -154,6 +154,11 @@ class Reader(Protocol):
     async def member_profile(self, coalition_id: str, member_id: str) -> MemberProfile | None: ...
 
     async def sector_counts(self, coalition_id: str) -> Mapping[str, int]: ...
+
+    async def seated(self, coalition_id: str) -> Mapping[str, str]:
+        """Member id -> sector of those at the coalition's table: who joined (their own
+        sector), and who was imported with a sector and has not joined yet; not the removed."""
+        ...
 
     async def joined(self, coalition_id: str) -> Sequence[str]:
         """Member ids who joined the coalition in chat (`join`), in the order they joined;
@@ -299,6 +304,18 @@ class References(Protocol):
     async def identities(self, after: int = 0) -> list[tuple[int, Identity]]:
         """The identities stored after row id `after`, oldest first (what another replica
         resolved since this process last looked)."""
+        ...
+
+
+class Membership(Protocol):
+    """Membership changed in chat or by import (`MembershipChange` records), for `Config.layered`."""
+
+    async def changes(self) -> Changes:
+        """Everything changed, with the version it is at."""
+        ...
+
+    async def changes_version(self) -> int:
+        """The version alone (0: nothing changed yet): one small read, for polling."""
         ...
 
 
@@ -521,7 +538,7 @@ class Unit(Reader, References, Protocol):
         ...
 
 
-class Store(References, Outbox, Schedules, Protocol):
+class Store(References, Membership, Outbox, Schedules, Protocol):
     """The database. Its `References` methods each run in a transaction of their own;
     use a `Unit`'s to save a reference together with the rest of a turn."""
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Mapping
 
+from bot.people import CoalitionChange, Person, Seat
+
 
 @dataclass(frozen=True)
 class MemberProfile:
@@ -232,6 +234,15 @@ class SignInLink:
     purpose: str = "signin"
 
 
+@dataclass(frozen=True)
+class MembershipChange:
+    """Someone added, a seat given or taken, a coalition created or renamed (bot.people), and
+    by whom. Saving the same change again changes nothing."""
+
+    change: Person | Seat | CoalitionChange
+    by: str
+
+
 Record = (
     MemberProfile
     | Resource
@@ -254,4 +265,5 @@ Record = (
     | Invite
     | InviteRevoked
     | SignInLink
+    | MembershipChange
 )

@@ -34,22 +34,23 @@ def platform_settings() -> dict:
         raise click.ClickException(str(error))
 
 
-async def serve(config, settings: dict, host: str, port: int, sign_in: str | None = None) -> None:
-    """`sign_in`: a member id to print a one-time web sign-in link for, once listening."""
+async def serve(config, settings: dict, host: str, port: int, sign_in: str | None = None, reload=None) -> None:
+    """`sign_in`: a member id to print a one-time web sign-in link for, once listening.
+    `reload`: reads app.yaml again (raising ConfigError), for SIGHUP."""
     from bot.cli import open_engine
 
     engine = await open_engine(config)
     if settings["web"].public_url:
         engine.public_url = settings["web"].public_url
     try:
-        await _serve(engine, settings, host, port, sign_in)
+        await _serve(engine, settings, host, port, sign_in, reload)
     except SlackSettingsError as error:
         raise click.ClickException(str(error))
     finally:
         await engine.store.close()
 
 
-async def _serve(engine, settings: dict, host: str, port: int, sign_in: str | None = None) -> None:
+async def _serve(engine, settings: dict, host: str, port: int, sign_in: str | None = None, reload=None) -> None:
     app = web_app(engine.store.ping)
     bots = []
     slack = settings.get("slack")
@@ -103,13 +104,23 @@ async def _serve(engine, settings: dict, host: str, port: int, sign_in: str | No
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    reloading: set[asyncio.Task] = set()
+    if reload is not None:
+        def on_hangup() -> None:
+            task = asyncio.ensure_future(_reload(engine, reload))
+            reloading.add(task)
+            task.add_done_callback(reloading.discard)
+
+        loop.add_signal_handler(signal.SIGHUP, on_hangup)
     connecting = None
     stop_sending = asyncio.Event()
     sending = asyncio.ensure_future(delivery.run(stop_sending))
     scheduling.start()
     # People: app.yaml's members given by email are looked up daily; what other replicas
     # resolved is learned every so often.
-    chores = [asyncio.ensure_future(_every(DAY, bot.find_listed)) for bot in bots if hasattr(bot, "find_listed")]
+    finders = [bot.find_listed for bot in bots if hasattr(bot, "find_listed")]
+    engine.people_listeners.extend(finders)  # someone added by email in chat: look them up at once
+    chores = [asyncio.ensure_future(_every(DAY, find)) for find in finders]
     chores.append(asyncio.ensure_future(_every(_seconds("COCREATE_PEOPLE_SECONDS", 30.0), engine.refresh_people,
                                                first=False)))
     try:
@@ -143,6 +154,23 @@ async def _serve(engine, settings: dict, host: str, port: int, sign_in: str | No
 
 
 DAY = 24 * 3600.0
+
+
+async def _reload(engine, read) -> None:
+    """SIGHUP: put app.yaml in force again without a restart; a broken file is refused with
+    the same lines as at start-up, and the running configuration stays."""
+    from bot.config import ConfigError
+
+    try:
+        config = await asyncio.to_thread(read)  # a large member list takes a moment to parse
+    except ConfigError as error:
+        for line in str(error).splitlines():
+            log.error("%s", line)
+        log.error("cocreate: app.yaml was not reloaded; the running configuration stays")
+        return
+    engine.config.use(file=config)
+    log.warning("cocreate: app.yaml reloaded: %d members, %d coalitions",
+                len(engine.config.members), len(engine.config.coalitions))
 
 
 async def _every(seconds: float, work, first: bool = True) -> None:

@@ -17,6 +17,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "experiment": "experiment", "checkin": "checkin", "impact": "impact",
         "reflect": "reflect", "story": "story", "status": "status", "digest": "digest", "dashboard": "dashboard",
         "schedule": "schedule", "invite": "invite", "web": "web", "coordinator": "coordinator",
+        "members": "members", "add": "add", "remove": "remove", "leader": "leader", "coalition": "coalition",
         "language": "language",
         "help": "help", "cancel": "cancel",
     },
@@ -24,7 +25,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "words": {
         "close": "close", "withdraw": "withdraw", "all": "all", "pause": "pause",
         "resume": "resume", "time": "time", "list": "list", "add": "add", "remove": "remove",
-        "auto": "auto", "revoke": "revoke",
+        "auto": "auto", "revoke": "revoke", "create": "create", "challenge": "challenge",
     },
     "labels": {
         "sector.public": "Public sector",

@@ -35,4 +35,6 @@ class Coordinators(Flow):
                         say=said(ctx.t("coordinator.added", name=name)))
         if member not in granted:
             return Done(say=said(ctx.t("coordinator.not_granted", name=name)))
+        if not (set(ctx.movement.coordinators) | granted) - {member}:
+            return Done(say=said(ctx.t("coordinator.last")))
         return Done(records=(CoordinatorRevoke(member),), say=said(ctx.t("coordinator.removed", name=name)))

@@ -10,6 +10,7 @@ Besides one group per flow: `flows` (what each flow does, and its leader-only st
 from __future__ import annotations
 
 from flows.digest_texts import DIGEST_TEXTS
+from flows.members_texts import MEMBERS_TEXTS
 
 PROMPTS: dict[str, dict[str, str]] = {
     "join": {
@@ -294,6 +295,7 @@ PROMPTS: dict[str, dict[str, str]] = {
     },
     # The digest command's texts live beside it, in flows/digest_texts.py.
     **DIGEST_TEXTS,
+    **MEMBERS_TEXTS,
     "coordinator": {
         "list": "Coordinators named in chat: {names}. Those in app.yaml are coordinators too.",
         "none_yet": "none yet",
@@ -302,6 +304,7 @@ PROMPTS: dict[str, dict[str, str]] = {
         "added": "{name} is now a movement coordinator and can pull movement-wide digests.",
         "not_granted": "{name} was not named in chat; coordinators in app.yaml are changed there.",
         "removed": "{name} is no longer a coordinator named in chat.",
+        "last": "You are the last movement coordinator. Name another one first: `coordinator add <member id>`.",
     },
     # What each flow does, for "Cancelled: …", "You are in the middle of: …" and refusals
     # ("Only … can …"); the language flow's are in bot/texts.py.
@@ -322,6 +325,8 @@ PROMPTS: dict[str, dict[str, str]] = {
         "schedule": "see the coalition's schedules; pause, resume or move one",
         "invite": "invite people to the coalition with a link",
         "web": "get a link to the web chat",
+        "members": "see and change who is in the coalition",
+        "leadership": "name a coalition's leaders, or create a coalition",
         "coordinator": "name or remove movement coordinators",
     },
     # One line per command word in `help`.
@@ -341,6 +346,11 @@ PROMPTS: dict[str, dict[str, str]] = {
         "schedule": "see the coalition's schedules; pause, resume or move one",
         "invite": "a link (and QR code) anyone can use to join the coalition in a browser",
         "web": "a personal link to carry on in the web chat, on a phone or another computer",
+        "members": "who is in the coalition, by sector, and who was not reached yet",
+        "add": "add someone to the coalition by email, or a member by id or name",
+        "remove": "take someone out of the coalition; what they shared stays",
+        "leader": "name or remove a leader of the coalition",
+        "coalition": "create a coalition, or give one its challenge",
         "coordinator": "name or remove movement coordinators",
     },
     # How each command word is typed, shown in `help` (in the member's language's words).
@@ -360,6 +370,11 @@ PROMPTS: dict[str, dict[str, str]] = {
         "schedule": "schedule [pause|resume|time] [name] [HH:MM]",
         "invite": "invite [30d] | invite list | invite revoke <number>",
         "web": "web",
+        "members": "members",
+        "add": "add <email> [name] | add <member>",
+        "remove": "remove <member>",
+        "leader": "leader add|remove <member>",
+        "coalition": "coalition create <id> <name> | coalition challenge <id> <text>",
         "coordinator": "coordinator list|add|remove [member]",
     },
     # The seven principles of the co-creation movement, each with a reflection question

@@ -13,6 +13,7 @@ from flows.frame import Framing
 from flows.invite import Invites
 from flows.join import Join
 from flows.language import Language
+from flows.members import Leadership, Members
 from flows.reflect import Reflect
 from flows.schedule import Schedules
 from flows.status import Status
@@ -23,4 +24,5 @@ from flows.web import WebLink
 
 def all_flows() -> list[Flow]:
     return [Join(), Strengths(), Framing(), StartSmall(), CheckInRounds(), ImpactAnswer(), Reflect(), AmbassadorStory(), Status(),
-            Digests(), Dashboard(), Schedules(), Invites(), WebLink(), Coordinators(), Language()]
+            Digests(), Dashboard(), Schedules(), Invites(), WebLink(), Members(), Leadership(), Coordinators(),
+            Language()]

@@ -558,3 +558,47 @@ class IdentityRow(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     how: Mapped[str] = mapped_column(String(32))
     resolved_at: Mapped[datetime]
+
+
+class PersonRow(Base):
+    """Someone added in chat or by `cocreate members import` (bot.people.Person)."""
+
+    __tablename__ = "people"
+    member_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str]
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    added_by: Mapped[str] = mapped_column(ID)
+    added_at: Mapped[datetime]
+
+
+class SeatRow(Base):
+    """A member's place in a coalition as changed in chat (bot.people.Seat); wins over app.yaml."""
+
+    __tablename__ = "seats"
+    coalition_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    member_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    sector: Mapped[str | None] = mapped_column(String(32))
+    changed_by: Mapped[str] = mapped_column(ID)
+    changed_at: Mapped[datetime]
+
+
+class CoalitionChangeRow(Base):
+    """A coalition created in chat, or app.yaml's renamed or given a new challenge."""
+
+    __tablename__ = "coalition_changes"
+    coalition_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str | None]
+    challenge: Mapped[str | None]
+    created: Mapped[bool] = mapped_column(Boolean)
+    changed_by: Mapped[str] = mapped_column(ID)
+    changed_at: Mapped[datetime]
+
+
+class VersionRow(Base):
+    """A counter per kind of shared state ("people": membership changed in chat), so each
+    replica reads the state again only when it changed."""
+
+    __tablename__ = "versions"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    n: Mapped[int]

@@ -32,7 +32,7 @@ from bot.ports import (
     StoryInfo,
 )
 from bot.types import ConversationRef
-from bot.people import Identity
+from bot.people import NONE, Changes, Identity
 from storage import dashboard, digest as digests, people, web
 from storage.db import aware, create_engine, dialect_insert
 from storage.models import (
@@ -55,6 +55,7 @@ from storage.models import (
     RoundRow,
     ScheduleChangeRow,
     ScheduleOverride,
+    SeatRow,
     StoryPrinciple,
     StoryRow,
     StorySector,
@@ -161,6 +162,14 @@ class SqlStore(SqlOutbox, SqlSchedules):
     async def identities(self, after: int = 0) -> list[tuple[int, Identity]]:
         async with self._turn(), self.engine.connect() as connection:
             return await people.identities(connection, after)
+
+    async def changes(self) -> Changes:
+        async with self._turn(), self.engine.connect() as connection:
+            return await people.changes(connection)
+
+    async def changes_version(self) -> int:
+        async with self._turn(), self.engine.connect() as connection:
+            return await people.version(connection)
 
     async def ping(self) -> None:
         async with self._turn(), self.engine.connect() as connection:
@@ -301,6 +310,8 @@ class SqlUnit:
                 row = {"member_id": record.member_id, "granted_by": record.granted_by, "granted_at": now}
                 await self._db.execute(self._insert(CoordinatorGrantRow).values(row).on_conflict_do_nothing())
                 return 0
+            case r.MembershipChange():
+                return int(await people.change(self._db, record.change, record.by, now))
             case r.CoordinatorRevoke():
                 await self._db.execute(
                     delete(CoordinatorGrantRow).where(CoordinatorGrantRow.member_id == record.member_id))
@@ -571,8 +582,18 @@ class SqlUnit:
 
     async def joined(self, coalition_id: str) -> list[str]:
         rows = await self._db.execute(
-            select(Member.member_id).where(Member.coalition_id == coalition_id).order_by(Member.id))
+            select(Member.member_id).where(Member.coalition_id == coalition_id, _not_removed(Member))
+            .order_by(Member.id))
         return list(rows.scalars())
+
+    async def seated(self, coalition_id: str) -> dict[str, str]:
+        # Imported with a sector first, so a sector they chose themselves (joining) wins.
+        s = SeatRow
+        imported = await self._db.execute(
+            select(s.member_id, s.sector).where(s.coalition_id == coalition_id, s.role != NONE, s.sector.is_not(None)))
+        joined = await self._db.execute(
+            select(Member.member_id, Member.sector).where(Member.coalition_id == coalition_id, _not_removed(Member)))
+        return dict(imported.all()) | dict(joined.all())
 
     async def sector_counts(self, coalition_id: str) -> dict[str, int]:
         rows = await self._db.execute(
@@ -755,6 +776,13 @@ _EXPORTED: dict[str, type[Base]] = {
     "reflections": ReflectionRow,
     "stories": StoryRow,
 }
+
+
+def _not_removed(m: Any) -> Any:
+    """A member row whose member was not removed from its coalition in chat."""
+    s = SeatRow
+    return ~select(s.member_id).where(s.coalition_id == m.coalition_id, s.member_id == m.member_id,
+                                      s.role == NONE).exists()
 
 
 async def _export(db: AsyncConnection, coalition_id: str) -> dict[str, list[dict[str, Any]]]:

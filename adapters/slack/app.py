@@ -92,7 +92,8 @@ class SlackBot:
         # profile looked up; and the zone it last saved per member.
         self._referenced: dict[tuple[str, str], float] = {}
         self._profiled: dict[str, float] = {}
-        self._asked: dict[str, float] = {}  # Slack user id -> when we last asked who they are
+        self._asked: dict[str, float] = {}  # Slack user id or email -> when we last asked who it is
+        self._no_email_scope = False
         self._zones: dict[str, str] = {}
         self._locales: dict[str, str | None] = {}
         self.verifier = SignatureVerifier(settings.signing_secret) if settings.signing_secret else None
@@ -346,20 +347,24 @@ class SlackBot:
         """Find app.yaml's members given by email on Slack (users.lookupByEmail, Tier 3: paced
         at the conversations.open budget). With several workspaces (OAuth) each member is
         found when they first write instead. Returns how many were found."""
-        if self.settings.mode == "oauth":
+        if self.settings.mode == "oauth" or self._no_email_scope:
             return 0
         config = self.engine.config
         pace = 60.0 / config.delivery.slack.opens_per_minute if pace is None else pace
-        wanted = [m for m in config.members if m.email and not config.people.address(m.id, events.PLATFORM)]
+        now = time.monotonic()
+        wanted = [m for m in config.members if m.email and not config.people.address(m.id, events.PLATFORM)
+                  and now - self._asked.get(m.email, -PROFILE_EVERY) >= PROFILE_EVERY]  # once a day each
         found = 0
         for i, member in enumerate(wanted):
             if i:
                 await asyncio.sleep(pace)
+            self._asked[member.email] = time.monotonic()
             try:
                 user = (await self.app.client.users_lookupByEmail(email=member.email)).data.get("user") or {}
             except SlackApiError as error:
                 code = error.response.get("error", "unknown_error")
                 if code == "missing_scope":
+                    self._no_email_scope = True  # said once; a reinstall needs a restart anyway
                     log.warning("slack: cannot find members by email: add the users:read.email scope and reinstall "
                                 "the app (members with a Slack id in app.yaml are not affected)")
                     return found

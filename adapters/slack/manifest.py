@@ -15,14 +15,16 @@ from adapters.slack.settings import BOT_EVENTS, BOT_SCOPES
 LANGUAGES = ("en", "da")  # the first is the default
 
 SUBCOMMANDS = ("help | join | map | strengths | frame | experiment | checkin | impact | story | reflect"
-               " | status | digest | dashboard | schedule | invite | web | coordinator | language | cancel")
+               " | status | digest | dashboard | schedule | invite | web | members | add | remove | leader | coalition"
+               " | coordinator | language | cancel")
 
 # The command words in Danish (what the Danish `help` shows; the English words work too).
 DANISH_WORDS = {
     "help": "hjælp", "join": "deltag", "map": "kortlæg", "strengths": "styrker", "frame": "ramme",
     "experiment": "eksperiment", "checkin": "indtjek", "impact": "effekt", "story": "historie",
     "reflect": "refleksion", "status": "status", "digest": "overblik", "dashboard": "dashboard", "schedule": "tidsplan",
-    "invite": "inviter", "web": "web", "coordinator": "koordinator", "language": "sprog", "cancel": "afbryd",
+    "invite": "inviter", "web": "web", "members": "medlemmer", "add": "tilføj", "remove": "fjern", "leader": "leder",
+    "coalition": "koalition", "coordinator": "koordinator", "language": "sprog", "cancel": "afbryd",
 }
 
 # Limits: description 140 characters, slash command description 2000, usage hint 1000.

@@ -43,7 +43,8 @@ PACKAGE_NAME = "cocreate-teams.zip"
 MENU = ("help", "join", "strengths", "frame", "experiment", "checkin", "story", "reflect", "status", "cancel")
 # Reachable from `join`, sent by the invitation's button, for leaders and coordinators, typed
 # once if ever; `help` names them all.
-LEFT_OUT = ("map", "impact", "digest", "dashboard", "schedule", "invite", "coordinator", "language", "web")
+LEFT_OUT = ("map", "impact", "digest", "dashboard", "schedule", "invite", "members", "add", "remove", "leader",
+            "coalition", "coordinator", "language", "web")
 
 LANGUAGES = ("en", "da")  # language tags; the first is the default
 LOCALIZATION_SCHEMA_URL = (
@@ -71,8 +72,9 @@ TEXTS: dict[str, dict] = {
         "short": SHORT_DESCRIPTION,
         "full": FULL_DESCRIPTION,
         "commands": {
-            "help": ("help", "everything you can do, also map (a hidden treasure), impact, digest, dashboard, "
-                             "schedule, invite, coordinator, language, web"),
+            # At most 128 characters, and every word left out of the menu named.
+            "help": ("help", "also map, impact, digest, dashboard, schedule, invite, members, add, remove, leader, "
+                             "coalition, coordinator, language, web"),
             "join": ("join", "join the coalition and say what you bring"),
             "strengths": ("strengths", "share when co-creation worked, and how to do more of it"),
             "frame": ("frame", "frame the problem from the outside in"),
@@ -98,8 +100,8 @@ TEXTS: dict[str, dict] = {
             "Skriv hjælp for at se alle kommandoer."
         ),
         "commands": {
-            "help": ("hjælp", "alt hvad du kan, også kortlæg (en skjult skat), effekt, overblik, dashboard, tidsplan, "
-                              "inviter, koordinator, sprog og web"),
+            "help": ("hjælp", "kortlæg, effekt, overblik, dashboard, tidsplan, inviter, medlemmer, tilføj, fjern, leder, "
+                              "koalition, koordinator, sprog, web"),
             "join": ("deltag", "bliv en del af koalitionen og fortæl hvad du bidrager med"),
             "strengths": ("styrker", "del hvornår samskabelse er lykkedes og hvordan vi gør mere af det"),
             "frame": ("ramme", "rammesæt problemet udefra og ind"),

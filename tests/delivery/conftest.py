@@ -28,8 +28,8 @@ SCHEDULES = [
 WORKING_WEEK = {"quiet_hours": "20:00-08:00", "work_days": ["mon", "tue", "wed", "thu", "fri"]}
 
 
-def make_config(tmp_path: Path, schedules=SCHEDULES, delivery=WORKING_WEEK):
-    data = yaml.safe_load(APP_YAML.read_text())
+def make_config(tmp_path: Path, schedules=SCHEDULES, delivery=WORKING_WEEK, source: Path = APP_YAML):
+    data = yaml.safe_load(source.read_text())
     data["schedules"] = schedules
     data["delivery"] = delivery
     path = tmp_path / "app.yaml"

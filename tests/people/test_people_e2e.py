@@ -5,6 +5,7 @@ the fake Teams roster. Nobody in app.yaml is given a Slack or Teams id except Co
 from __future__ import annotations
 
 import asyncio
+import signal
 import subprocess
 import time
 from datetime import date, timedelta
@@ -182,3 +183,48 @@ async def test_a_team_roster_finds_members_by_email_before_they_ever_write(tmp_p
     [created] = connector.calls("create")
     assert [m["id"] for m in created.body["members"]] == ["29:lea-t"]
     assert any("Tuesday" in (c.text or "") for c in connector.calls() if c.kind in ("send", "reply"))
+
+
+async def test_a_leader_adds_someone_by_email_and_slack_finds_them_at_once(people_env, fake_slack, serving):
+    fake_slack.emails.update({"U_LEA": "lea.leader@example.org", "U_NEW": "New.Person@example.org"})
+    server = serving(people_env)
+    await fake_slack.wait_for("users.lookupByEmail", count=3)
+    await command(server, fake_slack, "add new.person@example.org Nina Nyborg", user="U_LEA", rid="add")
+    said = await answered(fake_slack, "add")
+    assert "Nina Nyborg (new.person@example.org) is now a member of Harbour Youth." in said
+    lookups = await fake_slack.wait_for("users.lookupByEmail", count=4)
+    assert lookups[-1].args["email"] == "new.person@example.org"  # only the new one: the others were asked today
+    assert (await until(lambda: identities(server), None, timeout=2)).get(("slack", "U_NEW")) == (
+        "new-person", "users.lookupByEmail")
+    await command(server, fake_slack, "members", user="U_LEA", rid="members")
+    await answered(fake_slack, "members")
+    [listing] = [c.args["text"] for c in fake_slack.calls("response_url") if c.path.endswith("/members")]
+    assert "Nina Nyborg (new.person@example.org)" in listing
+    [unreached] = [line for line in listing.splitlines() if line.startswith("Not reached yet")]
+    assert "Ida Elsewhere" in unreached and "Nina Nyborg" not in unreached  # Slack found her
+
+
+async def test_sighup_reloads_app_yaml_and_a_broken_file_leaves_it_running(tmp_path, people_env, fake_slack, serving):
+    app_yaml = tmp_path / "app.yaml"
+    app_yaml.write_text(PEOPLE_YAML.read_text(encoding="utf-8"), encoding="utf-8")
+    server = serving({**people_env, "COCREATE_CONFIG": str(app_yaml)})
+
+    async def help_title(rid: str) -> str:
+        await command(server, fake_slack, "help", user="U_CORA", rid=rid)
+        return (await answered(fake_slack, rid)).split("\\n")[0]
+
+    assert "People Movement" in await help_title("before")
+    app_yaml.write_text(app_yaml.read_text(encoding="utf-8").replace("People Movement", "Renamed Movement"),
+                        encoding="utf-8")
+    server.process.send_signal(signal.SIGHUP)
+    await eventually(lambda: "app.yaml reloaded" in server.logs(), "the reload")
+    assert "Renamed Movement" in await help_title("after")
+
+    app_yaml.write_text(app_yaml.read_text(encoding="utf-8") + "  - id: Not A Slug\n", encoding="utf-8")
+    server.process.send_signal(signal.SIGHUP)
+    await eventually(lambda: "was not reloaded" in server.logs(), "the refusal")
+    # The same lines as at start-up: the file, the key, the problem.
+    assert f"{app_yaml}: coalitions[1].id: 'Not A Slug' is not a valid id" in server.logs()
+    assert f"{app_yaml}: coalitions[1].name: required key is missing" in server.logs()
+    assert "Renamed Movement" in await help_title("broken")
+    assert server.process.poll() is None

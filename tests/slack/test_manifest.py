@@ -97,7 +97,7 @@ features:
     description: Co-create with your coalition
     usage_hint: help | join | map | strengths | frame | experiment | checkin | impact
       | story | reflect | status | digest | dashboard | schedule | invite | web |
-      coordinator | language | cancel
+      members | add | remove | leader | coalition | coordinator | language | cancel
     should_escape: false
     url: https://cocreate.example.org/slack/events
 oauth_config:
@@ -127,7 +127,8 @@ settings:
 
 # The Danish command words, as the lead gave them (and the Danish `help` shows them).
 DANISH = ("hjælp | deltag | kortlæg | styrker | ramme | eksperiment | indtjek | effekt | historie | refleksion"
-          " | status | overblik | dashboard | tidsplan | inviter | web | koordinator | sprog | afbryd")
+          " | status | overblik | dashboard | tidsplan | inviter | web | medlemmer | tilføj | fjern | leder | koalition"
+          " | koordinator | sprog | afbryd")
 
 
 def test_english_is_the_default_and_unchanged():
