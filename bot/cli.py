@@ -16,7 +16,7 @@ from dotenv import load_dotenv
 from bot.config import ConfigError, config_path, load_config
 from bot.engine import Engine
 from bot.i18n import SUPPORTED
-from bot.export import to_json, write_csv_dir
+from bot.export import roster, to_json, write_csv_dir
 
 log = logging.getLogger("cocreate")
 
@@ -379,7 +379,10 @@ def export(config_file: str | None, coalition: str, fmt: str, out: Path | None) 
             if found is None:
                 raise click.BadParameter(f"unknown coalition '{coalition}'; known: {_ids(engine.config)}",
                                          param_hint="--coalition")
-            return found, await engine.store.export(coalition)
+            async with engine.store.unit() as unit:  # who is in it now, and the names they joined with
+                seated, joined = await unit.seated(coalition), await unit.names(coalition)
+            people = roster(found, {**joined, **engine.people}, engine.config.people, seated)
+            return found, {"roster": people, **await engine.store.export(coalition)}
         finally:
             await engine.store.close()
 

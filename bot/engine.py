@@ -192,7 +192,11 @@ class Engine:
         itself (the web) names the member in `extra["member"]`."""
         if ref.extra.get("member"):
             return str(ref.extra["member"])
-        return self.config.people.member_id(ref.platform, ref.user) or f"{ref.platform}:{ref.user}"
+        return self.member_of(ref.platform, ref.user)
+
+    def member_of(self, platform: str, user: str) -> str:
+        """The member a platform account is (e.g. someone mentioned): see `member_id`."""
+        return self.config.people.member_id(platform, user) or f"{platform}:{user}"
 
     async def recognise(self, platform: str, user: str, email: str | None, how: str, tenant: str = "") -> str:
         """Who a platform account is, by the email the platform gave for it (None: it gave

@@ -22,6 +22,16 @@ def safe_cell(value: Any) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
+def roster(coalition: Any, names: Mapping[str, str], people: Any, seated: Mapping[str, str]) -> list[dict]:
+    """Who is in the coalition as it stands (app.yaml with the changes made in chat): each
+    leader and member with their email where known, their sector, and the platforms the bot
+    reaches them on (none yet: not reached)."""
+    everyone = dict.fromkeys([*coalition.leaders, *coalition.members, *seated])
+    return [{"member_id": m, "name": names.get(m, m), "role": "leader" if m in coalition.leaders else "member",
+             "email": people.email_of(m) or "", "sector": seated.get(m, ""), "platforms": people.platforms_of(m)}
+            for m in everyone]
+
+
 def to_json(coalition: Mapping[str, Any], records: Mapping[str, list[dict]]) -> str:
     return json.dumps({"coalition": dict(coalition), **records}, ensure_ascii=False, indent=2) + "\n"
 

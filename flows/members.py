@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from bot.flow import Context, Done, Flow, said
-from bot.people import LEADER, MEMBER, NONE, CoalitionChange, Person, Seat, name_from, new_member_id, normal_email
+from bot.people import LEADER, MEMBER, NONE, PLATFORMS, CoalitionChange, Person, Seat, name_from, new_member_id, normal_email
 from bot.records import MembershipChange
 from bot.types import Role
 
@@ -180,6 +180,8 @@ async def _find(ctx: Context, who: str) -> str | Done:
     names = await _names(ctx)
     if who in names or who in (*ctx.coalition.leaders, *ctx.coalition.members):
         return who
+    if who.partition(":")[0] in PLATFORMS and who.partition(":")[2]:
+        return who  # someone app.yaml does not list, as a mention names them ("slack:U123")
     by_email = ctx.directory.by_email(who) if ctx.directory and normal_email(who) else None
     if by_email:
         return by_email

@@ -147,6 +147,10 @@ def test_export_gives_back_exactly_what_was_typed(tmp_path, sqlite_url):
     ]
     assert [(r["principle"], r["text"]) for r in data["reflections"]] == [(5, WEIRD)]
     assert data["members"] == [] and data["experiments"] == []
+    # Who is in the coalition as it stands, with the platforms the bot reaches them on.
+    assert [(p["member_id"], p["name"], p["role"], p["platforms"]) for p in data["roster"]] == [
+        ("lea", "Lea Leader", "leader", ["console", "slack", "teams"]),
+        ("mo", "Mo Member", "member", ["console", "slack", "teams"])]
 
     other = cocreate(tmp_path, sqlite_url, "export", "--coalition", "elders")
     assert_clean_exit(other)

@@ -3,6 +3,8 @@ for every problem, and the same file twice changes nothing."""
 
 from __future__ import annotations
 
+import json
+
 from storage.repository import open_store
 from tests.test_cli import assert_clean_exit, cocreate
 
@@ -43,6 +45,10 @@ async def test_a_file_is_imported_once_however_often_it_is_given(tmp_path, sqlit
     said = cocreate(tmp_path, sqlite_url, "chat", "--user", "lea", input="members\n")
     assert "Public sector: Anna Berg (anna.berg@kommune.dk)" in said.stdout
     assert "Leaders: Bo Nielsen (bo@skole.dk) and Lea Leader" in said.stdout
+    exported = cocreate(tmp_path, sqlite_url, "export", "--coalition", "harbour")
+    roster = {p["member_id"]: (p["role"], p["email"], p["sector"]) for p in json.loads(exported.stdout)["roster"]}
+    assert roster == {"lea": ("leader", "", ""), "bo": ("leader", "bo@skole.dk", ""),
+                      "mo": ("member", "", ""), "anna-berg": ("member", "anna.berg@kommune.dk", "public")}
 
 
 async def test_a_semicolon_file_from_a_danish_excel_with_a_bom(tmp_path, sqlite_url):

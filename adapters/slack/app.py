@@ -208,8 +208,16 @@ class SlackBot:
 
     async def on_command(self, ack, body, client) -> None:
         await ack()
-        message, origin = events.from_command(body)
-        await self._spawn(self._run(client, message, origin))
+
+        async def work() -> None:
+            # People mentioned (`add @Anna`): who they are, before the text names them by member id.
+            team = events.team_of(body)
+            for user in events.mentioned(body.get("text") or ""):
+                await self._recognise(client, events.conversation(team, user, None))
+            message, origin = events.from_command(body, lambda user, _: self.engine.member_of(events.PLATFORM, user))
+            await self._run(client, message, origin)
+
+        await self._spawn(work())
 
     async def on_answer(self, ack, body, action, client) -> None:
         await ack()
@@ -392,7 +400,9 @@ class SlackBot:
             self._referenced[(member_id, ref.tenant)] = now
             await self._save_reference(ref, member_id)
         # Everyone who writes may get messages from the outbox later (their zone and language).
-        if now - self._profiled.get(member_id, -PROFILE_EVERY) >= PROFILE_EVERY:
+        # Asked who they are today (maybe by a request still in flight): that was their profile.
+        last = max(self._profiled.get(member_id, -PROFILE_EVERY), self._asked.get(ref.user, -PROFILE_EVERY))
+        if now - last >= PROFILE_EVERY:
             self._profiled[member_id] = now  # before the call: one look-up a day, even if it fails
             profile = await self._profile(client, ref.user)
             if profile is not None:

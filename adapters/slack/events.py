@@ -9,8 +9,9 @@ tell which coalition's channel it was.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from bot.types import ActionRef, ConversationRef, Interaction, Message
 
@@ -60,11 +61,44 @@ def missing(body: dict[str, Any]) -> str | None:
     return None
 
 
-def from_command(body: dict[str, Any]) -> tuple[Message, Origin]:
-    """`/cocreate story` -> Message("story", command=True). An empty command means help."""
+# --- Slack's escaped text ------------------------------------------------------------------
+# Message text (and slash command text, with should_escape) comes as Slack formats it:
+# `&`, `<`, `>` as entities, and mentions, channels and links in angle brackets.
+_TOKEN = re.compile(r"<([^<>]*)>")
+_ENTITIES = {"&lt;": "<", "&gt;": ">", "&amp;": "&"}
+
+
+def unescape(text: str, mention: Callable[[str, str], str] | None = None) -> str:
+    """What the member typed: `<@U1|ann>` as `mention(user id, name)` (default "@ann"),
+    `<#C1|general>` as "#general", `<mailto:a@b.dk|a@b.dk>` and `<https://x|x>` as the address,
+    a labelled link as "label (address)", `<!here>` as "@here", then the entities."""
+
+    def token(match: re.Match[str]) -> str:
+        inner, _, label = match[1].partition("|")
+        if inner.startswith("@"):
+            user = inner[1:]
+            return mention(user, label) if mention else f"@{label or user}"
+        if inner.startswith("#"):
+            return f"#{label or inner[1:]}"
+        if inner.startswith("!"):
+            return f"@{label or inner[1:].split('^')[0]}"
+        address = inner[len("mailto:"):] if inner.startswith("mailto:") else inner
+        return address if not label or label in (inner, address) else f"{label} ({address})"
+
+    return re.sub("&(lt|gt|amp);", lambda m: _ENTITIES[m[0]], _TOKEN.sub(token, text))
+
+
+def mentioned(text: str) -> list[str]:
+    """The user ids mentioned in Slack-escaped text, in order."""
+    return [m[1][1:].partition("|")[0] for m in _TOKEN.finditer(text) if m[1].startswith("@")]
+
+
+def from_command(body: dict[str, Any], mention: Callable[[str, str], str] | None = None) -> tuple[Message, Origin]:
+    """`/cocreate story` -> Message("story", command=True). An empty command means help.
+    `mention`: what a mentioned user becomes in the text (see `unescape`)."""
     team, user, channel = team_of(body), body["user_id"], body.get("channel_id")
     ref = conversation(team, user, channel, body.get("user_team_id"), body.get("user_name"))
-    text = (body.get("text") or "").strip() or "help"
+    text = unescape((body.get("text") or "").strip(), mention) or "help"
     origin = Origin(user, channel or user, body.get("trigger_id"), body.get("response_url"))
     # Slack does not retry slash commands; the trigger id is unique per invocation.
     return Message(ref, f"slack:cmd:{team}:{body.get('trigger_id')}", text, command=True), origin
@@ -126,4 +160,4 @@ def from_dm(body: dict[str, Any], event: dict[str, Any]) -> tuple[Message, Origi
     if not user or not channel:
         return None
     ref = conversation(team_of(body), user, channel, event.get("user_team"))
-    return Message(ref, f"slack:ev:{body.get('event_id')}", event.get("text") or ""), Origin(user, channel)
+    return Message(ref, f"slack:ev:{body.get('event_id')}", unescape(event.get("text") or "")), Origin(user, channel)

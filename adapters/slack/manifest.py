@@ -52,7 +52,8 @@ def manifest(url: str, socket_mode: bool = False, oauth: bool = False, token_rot
         "command": "/cocreate",
         "description": texts["command"],
         "usage_hint": texts["usage_hint"],
-        "should_escape": False,
+        # Mentions arrive as user ids (`add @Anna` -> <@U123|anna>); events.unescape reads them.
+        "should_escape": True,
     }
     settings: dict = {
         "event_subscriptions": {"bot_events": list(BOT_EVENTS)},

@@ -257,7 +257,11 @@ class TeamsBot:
         elif not (activity.text or "").strip():
             return  # an empty message or a card action that isn't ours
         else:
-            event = events.message(activity)
+            bot = activity.recipient.id if activity.recipient else None
+            for user, _, _ in events.mentioned(activity):  # `add @Anna`: who they are, first
+                if user != bot:
+                    await self._recognise(turn, user, ref.tenant)
+            event = events.message(activity, lambda user, _: self.engine.member_of(events.PLATFORM, user))
         replies = await self.engine.handle(event, CAPABILITIES)
         await self._answer(turn, replies, asked, raw)
 

@@ -8,7 +8,7 @@ Action.Submit arrives as a message whose `value` holds the inputs and our Action
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from botbuilder.schema import Activity, ChannelAccount, ConversationAccount, ConversationReference
@@ -69,9 +69,26 @@ def timezone_of(activity: Activity) -> str | None:
     return None
 
 
-def command_text(activity: Activity) -> str:
-    """The text without the bot's @mention (Teams puts `<at>Name</at>` into channel messages)."""
-    return " ".join(_MENTION.sub(" ", activity.text or "").split())
+def command_text(activity: Activity, mention: Callable[[str, str], str] | None = None) -> str:
+    """The text without the bot's @mention (Teams puts `<at>Name</at>` into channel messages);
+    another person's mention as `mention(user id, name)` (`add @Anna`), else left out."""
+    text = activity.text or ""
+    bot = activity.recipient.id if activity.recipient else None
+    for user, name, tag in mentioned(activity):
+        if mention and user != bot:
+            text = text.replace(tag, f" {mention(user, name)} ", 1)
+    return " ".join(_MENTION.sub(" ", text).split())
+
+
+def mentioned(activity: Activity) -> list[tuple[str, str, str]]:
+    """(user id, name, the `<at>…</at>` text) of each mention entity of the activity."""
+    found = []
+    for entity in activity.entities or []:
+        props = getattr(entity, "additional_properties", None) or {}
+        who = props.get("mentioned") if getattr(entity, "type", None) == "mention" else None
+        if isinstance(who, dict) and who.get("id") and isinstance(props.get("text"), str):
+            found.append((str(who["id"]), str(who.get("name") or ""), props["text"]))
+    return found
 
 
 def event_id(activity: Activity) -> str:
@@ -79,8 +96,8 @@ def event_id(activity: Activity) -> str:
     return f"teams:{activity.conversation.id}:{activity.id}"
 
 
-def message(activity: Activity) -> Message:
-    return Message(reference(activity), event_id(activity), command_text(activity))
+def message(activity: Activity, mention: Callable[[str, str], str] | None = None) -> Message:
+    return Message(reference(activity), event_id(activity), command_text(activity, mention))
 
 
 def interaction(activity: Activity, action, values: dict[str, Any]) -> Interaction:

@@ -78,6 +78,9 @@ def test_a_killed_worker_s_invitations_are_finished_by_its_successor_exactly_onc
         slack.slow("chat.postMessage", 60, times=HELD)
         wait_until(lambda: len(slack.calls("chat.postMessage")) >= posts + HELD + 5, 10, "the held posts", [first])
         kill(first)
+        # A COMMIT the dead process had already written to its socket may still be applied by
+        # PostgreSQL's backend: let it land before reading what the dead worker held.
+        time.sleep(0.5)
         killed_after = len(invitations(slack))
         at_kill = invites(outbox(database_url))
         posted_tags = {tag(c) for c in invitations(slack)}

@@ -12,12 +12,13 @@ from datetime import date, timedelta
 
 from storage.repository import open_store
 from tests.fakes.slack_client import block_action, plain_text
-from tests.fakes.teams_client import APP_ID, TEAM_ID, card_submit, conversation_update, personal_conversation_id
+from tests.fakes.teams_client import (APP_ID, TEAM_ID, card_submit, conversation_update, message,
+                                      personal_conversation_id)
 from tests.people.conftest import PEOPLE_YAML
 from tests.slack.test_slack_e2e import (buttons, command, eventually, opened_view, posted, radio, records, send,
                                         submit, texts)
 from tests.support import COCREATE
-from tests.teams.test_teams_e2e import cards, post as post_to_teams, say, submit_data
+from tests.teams.test_teams_e2e import cards, post as post_to_teams, said, say, submit_data
 
 
 async def identities(server) -> dict:
@@ -228,3 +229,33 @@ async def test_sighup_reloads_app_yaml_and_a_broken_file_leaves_it_running(tmp_p
     assert f"{app_yaml}: coalitions[1].name: required key is missing" in server.logs()
     assert "Renamed Movement" in await help_title("broken")
     assert server.process.poll() is None
+
+
+async def test_a_mention_names_the_member_behind_the_account(people_env, fake_slack, serving):
+    """`/cocreate remove @Mo`: Slack sends the mention as a user id (the manifest escapes
+    command text); whose account it is, is asked like for anyone who writes."""
+    fake_slack.fail("users.lookupByEmail", "ratelimited", times=10)  # nobody found at start
+    fake_slack.emails.update({"U_LEA": "lea.leader@example.org", "U_MO": "mo@example.org"})
+    server = serving(people_env)
+    await fake_slack.wait_for("users.lookupByEmail", count=3)
+    await command(server, fake_slack, "remove <@U_MO|mo> &amp; more", user="U_LEA", rid="remove")
+    said = await answered(fake_slack, "remove")
+    # Read unescaped (the rest makes it no name), and escaped again for Slack to show "&".
+    assert "I don't know mo &amp; more." in said and "&amp;amp;" not in said
+    await command(server, fake_slack, "remove <@U_MO|mo>", user="U_LEA", rid="remove2")
+    assert "Mo Member is no longer in Harbour Youth." in await answered(fake_slack, "remove2")
+    assert (await identities(server))[("slack", "U_MO")] == ("mo", "users.info")
+
+
+async def test_a_teams_mention_names_the_member_too(teams_env, connector, serving):
+    env = {**teams_env, "COCREATE_CONFIG": str(PEOPLE_YAML)}
+    chat = personal_conversation_id("29:lea-t")
+    connector.set_members(chat, [connector.member("29:lea-t", email="lea.leader@example.org"),
+                                 connector.member("29:mo-t", email="mo@example.org")])
+    server = serving(env)
+    activity = message("remove <at>Mo Member</at>", user_id="29:lea-t", service_url=connector.url)
+    activity["entities"].append({"type": "mention", "text": "<at>Mo Member</at>",
+                                 "mentioned": {"id": "29:mo-t", "name": "Mo Member"}})
+    assert await post_to_teams(server, connector, activity) == 200
+    assert "Mo Member is no longer in Harbour Youth." in said(connector, chat)
+    assert (await identities(server))[("teams", "29:mo-t")] == ("mo", "roster")

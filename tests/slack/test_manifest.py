@@ -98,7 +98,7 @@ features:
     usage_hint: help | join | map | strengths | frame | experiment | checkin | impact
       | story | reflect | status | digest | dashboard | schedule | invite | web |
       members | add | remove | leader | coalition | coordinator | language | cancel
-    should_escape: false
+    should_escape: true
     url: https://cocreate.example.org/slack/events
 oauth_config:
   scopes:
