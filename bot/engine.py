@@ -329,7 +329,7 @@ class Engine:
             ctx = self._context(unit, actor, caps, {})
             outcome = await flow.start(ctx, word, args)
             await self._record(unit, outcome.records)
-            said = [Reply(blocks=outcome.say)] + ([Reply(blocks=outcome.detail, detail=True)] if outcome.detail else [])
+            said = [Reply(blocks=outcome.say, private=outcome.private)] + ([Reply(blocks=outcome.detail, detail=True)] if outcome.detail else [])
             return said + [await self._reask(unit, actor, caps, state, t("engine.where_were_we"))]
         if state is not None:
             note = t("engine.in_the_middle", flow=t(f"flows.{state.flow}"))
@@ -402,7 +402,7 @@ class Engine:
             if state.version:
                 await unit.delete_state(state.key, state.version)
             detail = [Reply(blocks=outcome.detail, detail=True)] if outcome.detail else []
-            return [Reply(blocks=outcome.say or (Text(ctx.t("engine.done")),))] + detail + news
+            return [Reply(blocks=outcome.say or (Text(ctx.t("engine.done")),), private=outcome.private)] + detail + news
         ask = await self._save_and_ask(unit, ctx, flow, state, outcome.step)
         return [replace(ask, blocks=outcome.say + ask.blocks)] + news
 

@@ -33,6 +33,7 @@ class Done:
     say: tuple[Block, ...] = ()
     announce: tuple[Block, ...] = ()
     detail: tuple[Block, ...] = ()  # more of `say`, for its thread (a digest's full lists)
+    private: bool = False  # `say` is for the member's eyes only (a personal link): never in a shared channel
 
 
 @dataclass(frozen=True)

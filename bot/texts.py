@@ -122,6 +122,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "too_slow": "That took too long to save. Please try again.",
         "moved_on": "That question has moved on. Type `/cocreate status` to see where you are.",
         "sent_to_dm": "Sent to our direct messages, with the details in a thread.",
+        "sent_privately": "I answered you in our private chat.",
+        "not_sent_privately": "I can only answer that in our private chat: write to me there.",
         "hello": "Hello! I help our coalition co-create. Type *help* to see what you can do.",
         "unreachable_teams": "I could not reach {name} in Teams ({reason}). They may need to install the app or unblock it.",
         "console_button": "[{label}: type '{command}']",

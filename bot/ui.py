@@ -139,7 +139,7 @@ class Ask:
 class Reply:
     blocks: tuple[Block, ...] = ()
     ask: Ask | None = None
-    private: bool = False  # only the asking member should see it (Slack ephemeral)
+    private: bool = False  # only the asking member should see it (Slack ephemeral; Teams: their 1:1 chat)
     # Set for news meant for a whole coalition (its channel, in a thread), not the member.
     to_coalition: str | None = None
     # The longer detail of the reply before it: in that message's thread where the

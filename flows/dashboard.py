@@ -35,4 +35,4 @@ class Dashboard(Flow):
                             ctx.now + VALID, purpose=DASHBOARD)
         link = f"{ctx.public_url}/dashboard/signin/{token}"
         minutes = int(VALID.total_seconds() // 60)
-        return Done(records=(record,), say=said(ctx.t("dashboard.link", link=link, minutes=minutes)))
+        return Done(records=(record,), say=said(ctx.t("dashboard.link", link=link, minutes=minutes)), private=True)

@@ -21,4 +21,5 @@ class WebLink(Flow):
         token = new_token()
         record = SignInLink(ctx.actor.member_id, ctx.actor.name, ctx.coalition.id, digest(token), ctx.now + VALID)
         link = f"{ctx.public_url}/signin/{token}"
-        return Done(records=(record,), say=said(ctx.t("signin.link", link=link, minutes=int(VALID.total_seconds() // 60))))
+        minutes = int(VALID.total_seconds() // 60)
+        return Done(records=(record,), say=said(ctx.t("signin.link", link=link, minutes=minutes)), private=True)

@@ -274,11 +274,21 @@ class TeamsBot:
                 return
             if replies:  # accepted: the card becomes a read-only record, no second submit
                 await self._update(turn, card_id, render.submitted(asked, raw))
+        shared = (turn.activity.conversation.conversation_type or "personal") != "personal"
         for reply in replies:
             if reply.to_coalition:
                 await self.announce(reply)
+            elif reply.private and shared:  # a personal link asked for in a channel
+                await self._privately(turn, reply)
             else:
                 await self._send_in_turn(turn, reply)
+
+    async def _privately(self, turn: TurnContext, reply: Reply) -> None:
+        """To the member's personal chat, and a note where they asked; never the reply itself
+        in a channel everyone in the team reads."""
+        ref = events.reference(turn.activity)
+        sent = await self.send_to_member(self.engine.member_id(ref), [reply])
+        await self._send_in_turn(turn, await self.engine.say(ref, "ui.sent_privately" if sent else "ui.not_sent_privately"))
 
     # -- outbound -----------------------------------------------------------------------
 

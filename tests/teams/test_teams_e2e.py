@@ -337,3 +337,21 @@ async def test_throttled_sends_are_retried(teams_server, connector):
     sends = [c for c in connector.calls() if c.kind in ("send", "reply")]
     assert [c.answered for c in sends][0] == 429 and sends[-1].ok and len(sends) == 2
     assert sends[1].at - sends[0].at >= 0.9  # waited for Retry-After
+
+
+async def test_a_personal_link_asked_for_in_a_channel_goes_to_the_members_private_chat(teams_server, connector):
+    """Anyone in the team reads the channel: a one-time sign-in link posted there would sign
+    them in as the member who asked."""
+    await say(teams_server, connector, "help")  # Mo's private chat with the bot is known
+    activity = await say(teams_server, connector, "web", conversation_type="channel", mentions_bot=True,
+                         team_id=TEAM_ID, channel_id=TEAM_ID)
+    channel, chat = activity["conversation"]["id"], personal_conversation_id("29:mo")
+    assert "I answered you in our private chat." in said(connector, channel)
+    assert "/signin/" not in said(connector, channel)
+    assert "/signin/" in said(connector, chat)
+    # Someone the bot has no private chat with gets no link at all, only where to ask.
+    activity = await say(teams_server, connector, "web", user="29:ann", conversation_type="channel",
+                         mentions_bot=True, team_id=TEAM_ID, channel_id=TEAM_ID)
+    assert "I can only answer that in our private chat" in said(connector, activity["conversation"]["id"])
+    links = [c.conversation_id for c in connector.calls() if c.kind in ("send", "reply") and "/signin/" in str(c.body)]
+    assert links == [chat]  # Mo's, in Mo's private chat; none for Ann anywhere
