@@ -191,3 +191,32 @@ async def store(db_url: str) -> Any:
         yield store
     finally:
         await store.close()
+
+
+@pytest.fixture
+def log_checks() -> tuple[Callable[[str], None], ...]:
+    """Further checks of a stopped server's log (a directory's conftest may add its own)."""
+    return ()
+
+
+@pytest.fixture
+def servers(tmp_path: Path, log_checks) -> Iterator[Callable[..., Any]]:
+    """Start `cocreate serve` processes with `servers(env, name)`; at the end each is stopped
+    and its log checked (no traceback, nor what `log_checks` refuses). Ask for it after the
+    fakes the servers talk to, so the servers stop first."""
+    from tests.support import start_server, stop_server
+
+    started: list[Any] = []
+
+    def start(env: dict[str, str], name: str = "serve") -> Any:
+        started.append(start_server(tmp_path, env, name))
+        return started[-1]
+
+    yield start
+    for server in started:
+        stop_server(server)
+    for server in started:
+        logs = server.logs()
+        assert "Traceback" not in logs, logs
+        for check in log_checks:
+            check(logs)

@@ -57,9 +57,9 @@ async def new_experiment(server, slack, user: str) -> None:
     }, user=user) == {}
 
 
-async def test_a_leader_given_only_by_email_opens_a_check_in_round_from_slack(people_env, fake_slack, serving):
+async def test_a_leader_given_only_by_email_opens_a_check_in_round_from_slack(people_env, fake_slack, servers):
     fake_slack.emails.update({"U_LEA": "lea.leader@example.org", "U_MO": "Mo@Example.org"})
-    server = serving(people_env)
+    server = servers(people_env)
     # At start the bot looks up everyone app.yaml gives by email and no Slack id (not Cora).
     lookups = await fake_slack.wait_for("users.lookupByEmail", count=3)
     assert sorted(c.args["email"] for c in lookups) == ["ida@example.org", "lea.leader@example.org", "mo@example.org"]
@@ -87,9 +87,9 @@ async def test_a_leader_given_only_by_email_opens_a_check_in_round_from_slack(pe
 
 
 async def test_without_the_email_scope_ids_keep_working_and_the_log_says_what_to_do(people_env, fake_slack,
-                                                                                     serving):
+                                                                                     servers):
     fake_slack.fail("users.lookupByEmail", "missing_scope", times=10)
-    server = serving(people_env)
+    server = servers(people_env)
     await fake_slack.wait_for("users.lookupByEmail")
     await command(server, fake_slack, "checkin", user="U_CORA", rid="cora")  # Cora has her Slack id
     assert "No experiment" in await answered(fake_slack, "cora") or "experiment" in await answered(fake_slack, "cora")
@@ -98,12 +98,12 @@ async def test_without_the_email_scope_ids_keep_working_and_the_log_says_what_to
     assert len(fake_slack.calls("users.lookupByEmail")) == 1  # it stopped asking
 
 
-async def test_someone_who_writes_is_found_by_the_email_in_their_profile(people_env, fake_slack, serving):
+async def test_someone_who_writes_is_found_by_the_email_in_their_profile(people_env, fake_slack, servers):
     """Lea's account was not found at start (lookups failed), but her profile has her email:
     her first command already comes from the leader app.yaml names."""
     fake_slack.fail("users.lookupByEmail", "ratelimited", times=10)  # no luck at start
     fake_slack.emails["U_LEA2"] = "LEA.LEADER@example.org"
-    server = serving(people_env)
+    server = servers(people_env)
     await fake_slack.wait_for("users.lookupByEmail", count=3)
     await command(server, fake_slack, "checkin", user="U_LEA2", rid="lea")
     said = await answered(fake_slack, "lea")
@@ -117,13 +117,13 @@ async def test_someone_who_writes_is_found_by_the_email_in_their_profile(people_
     assert fake_slack.lookups().count("U_STRANGER") == 1
 
 
-async def test_one_person_on_slack_and_teams_is_one_member_with_one_seat(both_env, fake_slack, connector, serving):
+async def test_one_person_on_slack_and_teams_is_one_member_with_one_seat(both_env, fake_slack, connector, servers):
     """Sam is in no app.yaml: they join from Teams, then write from Slack with the same email
     (in another case). One member, one seat, one invitation per round, on the platform they
     used last."""
     fake_slack.emails.update({"U_LEA": "lea.leader@example.org", "U_SAM": "Sam@Example.com"})
     connector.set_members(personal_conversation_id("29:sam"), [connector.member("29:sam", email="sam@example.com")])
-    server = serving(both_env)
+    server = servers(both_env)
     await fake_slack.wait_for("users.lookupByEmail", count=3)
 
     # Sam joins on Teams: the join card, answered.
@@ -163,7 +163,7 @@ def said_in(connector, conversation) -> str:
     return "\n".join(str(a) for a in connector.messages(conversation))
 
 
-async def test_a_team_roster_finds_members_by_email_before_they_ever_write(tmp_path, teams_env, connector, serving):
+async def test_a_team_roster_finds_members_by_email_before_they_ever_write(tmp_path, teams_env, connector, servers):
     """The app is added to a team: its roster's emails (else UPNs) name app.yaml's members, so
     the bot can open a chat with Lea although app.yaml has no Teams id for her."""
     env = {**teams_env, "COCREATE_CONFIG": str(PEOPLE_YAML)}
@@ -171,7 +171,7 @@ async def test_a_team_roster_finds_members_by_email_before_they_ever_write(tmp_p
         connector.member("29:lea-t", email=None, userPrincipalName="LEA.LEADER@example.org"),
         connector.member("29:mo-t", email="mo@example.org"),
         connector.member("29:guest", email=None, userPrincipalName=None)])
-    server = serving(env)
+    server = servers(env)
     added = conversation_update(members_added=[f"28:{APP_ID}"], team_id=TEAM_ID, service_url=connector.url)
     assert await post_to_teams(server, connector, added) == 200
     assert await identities(server) == {("teams", "29:lea-t"): ("lea", "roster"),
@@ -186,9 +186,9 @@ async def test_a_team_roster_finds_members_by_email_before_they_ever_write(tmp_p
     assert any("Tuesday" in (c.text or "") for c in connector.calls() if c.kind in ("send", "reply"))
 
 
-async def test_a_leader_adds_someone_by_email_and_slack_finds_them_at_once(people_env, fake_slack, serving):
+async def test_a_leader_adds_someone_by_email_and_slack_finds_them_at_once(people_env, fake_slack, servers):
     fake_slack.emails.update({"U_LEA": "lea.leader@example.org", "U_NEW": "New.Person@example.org"})
-    server = serving(people_env)
+    server = servers(people_env)
     await fake_slack.wait_for("users.lookupByEmail", count=3)
     await command(server, fake_slack, "add new.person@example.org Nina Nyborg", user="U_LEA", rid="add")
     said = await answered(fake_slack, "add")
@@ -205,10 +205,10 @@ async def test_a_leader_adds_someone_by_email_and_slack_finds_them_at_once(peopl
     assert "Ida Elsewhere" in unreached and "Nina Nyborg" not in unreached  # Slack found her
 
 
-async def test_sighup_reloads_app_yaml_and_a_broken_file_leaves_it_running(tmp_path, people_env, fake_slack, serving):
+async def test_sighup_reloads_app_yaml_and_a_broken_file_leaves_it_running(tmp_path, people_env, fake_slack, servers):
     app_yaml = tmp_path / "app.yaml"
     app_yaml.write_text(PEOPLE_YAML.read_text(encoding="utf-8"), encoding="utf-8")
-    server = serving({**people_env, "COCREATE_CONFIG": str(app_yaml)})
+    server = servers({**people_env, "COCREATE_CONFIG": str(app_yaml)})
 
     async def help_title(rid: str) -> str:
         await command(server, fake_slack, "help", user="U_CORA", rid=rid)
@@ -231,12 +231,12 @@ async def test_sighup_reloads_app_yaml_and_a_broken_file_leaves_it_running(tmp_p
     assert server.process.poll() is None
 
 
-async def test_a_mention_names_the_member_behind_the_account(people_env, fake_slack, serving):
+async def test_a_mention_names_the_member_behind_the_account(people_env, fake_slack, servers):
     """`/cocreate remove @Mo`: Slack sends the mention as a user id (the manifest escapes
     command text); whose account it is, is asked like for anyone who writes."""
     fake_slack.fail("users.lookupByEmail", "ratelimited", times=10)  # nobody found at start
     fake_slack.emails.update({"U_LEA": "lea.leader@example.org", "U_MO": "mo@example.org"})
-    server = serving(people_env)
+    server = servers(people_env)
     await fake_slack.wait_for("users.lookupByEmail", count=3)
     await command(server, fake_slack, "remove <@U_MO|mo> &amp; more", user="U_LEA", rid="remove")
     said = await answered(fake_slack, "remove")
@@ -247,12 +247,12 @@ async def test_a_mention_names_the_member_behind_the_account(people_env, fake_sl
     assert (await identities(server))[("slack", "U_MO")] == ("mo", "users.info")
 
 
-async def test_a_teams_mention_names_the_member_too(teams_env, connector, serving):
+async def test_a_teams_mention_names_the_member_too(teams_env, connector, servers):
     env = {**teams_env, "COCREATE_CONFIG": str(PEOPLE_YAML)}
     chat = personal_conversation_id("29:lea-t")
     connector.set_members(chat, [connector.member("29:lea-t", email="lea.leader@example.org"),
                                  connector.member("29:mo-t", email="mo@example.org")])
-    server = serving(env)
+    server = servers(env)
     activity = message("remove <at>Mo Member</at>", user_id="29:lea-t", service_url=connector.url)
     activity["entities"].append({"type": "mention", "text": "<at>Mo Member</at>",
                                  "mentioned": {"id": "29:mo-t", "name": "Mo Member"}})

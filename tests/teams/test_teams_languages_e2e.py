@@ -25,7 +25,7 @@ from tests.fakes.teams_client import (
     installation_update,
     personal_conversation_id,
 )
-from tests.support import APP_YAML, start_server, stop_server
+from tests.support import APP_YAML
 from tests.teams.test_teams_e2e import (
     card_buttons,
     cards,
@@ -75,22 +75,6 @@ def with_config(tmp_path: Path, env: dict[str, str], change) -> dict[str, str]:
     path = tmp_path / "app.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return env | {"COCREATE_CONFIG": str(path)}
-
-
-@pytest.fixture
-def servers(tmp_path):
-    """Start servers with their own configuration; each is stopped and its log checked."""
-    started = []
-
-    def start(env, name="serve"):
-        started.append(start_server(tmp_path, env, name))
-        return started[-1]
-
-    yield start
-    for server in started:
-        stop_server(server)
-    for server in started:
-        assert "Traceback" not in server.logs(), server.logs()
 
 
 # -- (a) the reply follows the locale of the activity ------------------------------------
