@@ -34,8 +34,10 @@ serve: migrate
 catalogs: install
 	$(BIN)/cocreate prompts --update-catalogs
 
+# Two workers (pytest-xdist): most tests wait on a server, a browser or a database, not the CPU.
+JOBS ?= 2
 test: install
-	$(BIN)/python -m pytest $(ARGS)
+	$(BIN)/python -m pytest -n $(JOBS) $(ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -5,9 +5,11 @@ flows and adapters together. Click gives us sub-commands, help text and option c
 from __future__ import annotations
 
 import asyncio
+import getpass
 import logging
 import os
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import click
@@ -340,6 +342,95 @@ def members_import(config_file: str | None, csv_file: Path) -> None:
 
     rows, changed = asyncio.run(run())
     click.echo(f"{csv_file}: {rows} rows, {changed} change(s)" + ("" if changed else " (all were there already)"))
+
+
+@cli.group()
+def member() -> None:
+    """One member's data rights: a copy of their data, or its erasure (answering a request by letter)."""
+
+
+@member.command("export")
+@click.option("--member", "member_id", required=True, metavar="ID", help="The member's id (as `members` lists it).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The JSON file to write.")
+@click.pass_obj
+def member_export(config_file: str | None, member_id: str, out: Path) -> None:
+    """Everything stored about a member, as the JSON file `mydata` gives them in chat
+    (docs/mydata-json.md). It holds personal data: hand it to the member alone."""
+    from bot import mydata
+
+    config = load(config_file)
+
+    async def fetch() -> dict:
+        engine = await open_engine(config)
+        try:
+            return await mydata.of(engine.store, engine.config, member_id, engine.clock())
+        finally:
+            await engine.store.close()
+
+    doc = asyncio.run(fetch())
+    stored = sum(len(v) for v in doc["contributions"].values()) + len(doc["memberships"]) + len(doc["identities"])
+    if not stored and not config.people.listed(member_id):
+        raise click.exceptions.Exit(_fail(f"no member '{member_id}': not in app.yaml and nothing stored; "
+                                          "`cocreate export --coalition ID` lists a coalition's members"))
+    try:
+        out.touch(mode=0o600)
+        out.write_bytes(mydata.encoded(doc))
+    except OSError as error:
+        raise click.ClickException(f"cannot write {error.filename or out}: {error.strerror or error}")
+    click.echo(f"wrote {out} ({stored} record(s) about {member_id})")
+
+
+@member.command("erase")
+@click.option("--member", "member_id", required=True, metavar="ID", help="The member's id (as `members` lists it).")
+@click.option("--yes", is_flag=True, help="Confirm: this cannot be undone.")
+@click.option("--by", default=lambda: f"cli:{getpass.getuser()}", show_default="cli:<your user name>",
+              help="Who erases, for the audit record.")
+@click.pass_obj
+def member_erase(config_file: str | None, member_id: str, yes: bool, by: str) -> None:
+    """Erase a member as `forget me` does: their profile, email, accounts, conversation
+    references, answers' and stories' text and pending messages; anonymous counts stay. An
+    audit record keeps when, by whom and how many rows, not whose. Running it again is harmless."""
+    if not yes:
+        raise click.UsageError("erasing cannot be undone: add --yes (`cocreate member export` makes a copy first).")
+    config = load(config_file)
+
+    async def run() -> dict[str, int]:
+        engine = await open_engine(config)
+        try:
+            return await engine.store.erase(member_id, by, engine.clock())
+        finally:
+            await engine.store.close()
+
+    counts = asyncio.run(run())
+    if counts:
+        click.echo(f"erased {member_id}: " + ", ".join(f"{k} {n}" for k, n in sorted(counts.items())))
+    else:
+        click.echo(f"nothing is stored about {member_id} (erased already, or never here)")
+    if config.people.listed(member_id):
+        click.echo(f"{member_id} is still in app.yaml: remove them there too, or they will be invited again", err=True)
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Only count what would go.")
+@click.pass_obj
+def retention(config_file: str | None, dry_run: bool) -> None:
+    """Apply app.yaml's `retention:` now (`cocreate serve` does it daily)."""
+    config = load(config_file)
+    cutoffs = config.retention.cutoffs(datetime.now(timezone.utc))
+    if not any(cutoffs.values()):
+        click.echo("app.yaml sets no retention: nothing is deleted automatically (see README, Data protection).")
+        return
+
+    async def run() -> dict[str, int]:
+        engine = await open_engine(config)
+        try:
+            return await engine.store.expire(cutoffs, engine.clock(), dry_run=dry_run)
+        finally:
+            await engine.store.close()
+
+    counts = asyncio.run(run())
+    verb = "would go" if dry_run else "went"
+    click.echo(f"{verb}: " + (", ".join(f"{k} {n}" for k, n in sorted(counts.items())) if counts else "nothing"))
 
 
 @cli.group()

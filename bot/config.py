@@ -9,7 +9,8 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from datetime import date as Date, time as Time
+from calendar import monthrange
+from datetime import date as Date, datetime as DateTime, time as Time, timedelta
 from typing import Annotated, Any, Literal, Mapping, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -28,7 +29,7 @@ from pydantic import (
 )
 
 from bot.i18n import SUPPORTED, Languages, Texts, placeholders
-from bot.people import LEADER, MEMBER, PLATFORMS, Changes, Directory, normal_email
+from bot.people import LEADER, MEMBER, PLATFORMS, Changes, Directory, Identity, normal_email
 from bot.texts import TEXTS
 from bot.types import Sector
 
@@ -180,6 +181,28 @@ class Limits(_Model):
     max_experiment_weeks: Annotated[Whole, Field(ge=1, le=260)] = 26
 
 
+class Retention(_Model):
+    """How long what members shared is kept (None: for ever); `cocreate serve` applies it daily."""
+
+    answers_months: Annotated[Whole, Field(ge=1, le=1200)] | None = None  # free text; counts stay
+    withdrawn_stories_days: Annotated[Whole, Field(ge=1, le=36500)] | None = None
+    # Not sooner: a message's row is what keeps a retried schedule or round from sending it twice.
+    delivered_messages_days: Annotated[Whole, Field(ge=14, le=36500)] | None = None
+
+    def cutoffs(self, now: DateTime) -> dict[str, DateTime | None]:
+        """What goes: everything of each kind from before these moments."""
+        def days(n: int | None) -> DateTime | None:
+            return None if n is None else now - timedelta(days=n)
+
+        answers = None
+        if self.answers_months is not None:
+            years, month = divmod(now.month - 1 - self.answers_months, 12)
+            year = now.year + years
+            answers = now.replace(year=year, month=month + 1, day=min(now.day, monthrange(year, month + 1)[1]))
+        return {"answers": answers, "withdrawn_stories": days(self.withdrawn_stories_days),
+                "delivered_messages": days(self.delivered_messages_days)}
+
+
 class Member(_Model):
     id: Slug
     name: Text
@@ -273,6 +296,7 @@ class Principle(_Model):
 _SECTIONS: dict[str, tuple[type[_Model] | None, bool, bool]] = {
     "movement": (Movement, False, True),
     "limits": (Limits, False, False),
+    "retention": (Retention, False, False),
     "members": (Member, True, True),
     "coalitions": (Coalition, True, True),
     "principles": (Principle, True, False),
@@ -287,6 +311,7 @@ class Config(_Model):
 
     movement: Movement
     limits: Limits = Limits()
+    retention: Retention = Retention()
     members: tuple[Member, ...] = ()
     coalitions: tuple[Coalition, ...] = ()
     principles: tuple[Principle, ...] = ()
@@ -443,11 +468,17 @@ class Live:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.current, name)
 
-    def use(self, file: Config | None = None, changes: Changes | None = None) -> None:
-        """Put a reloaded app.yaml and/or newly read changes in force."""
+    def use(self, file: Config | None = None, changes: Changes | None = None,
+            identities: Sequence[tuple[int, Identity]] | None = None) -> None:
+        """Put a reloaded app.yaml and/or newly read changes in force; `identities`: every
+        stored identity, read again (else those learned so far are kept)."""
         self.file = file or self.file
         self.changes = changes or self.changes
-        self.current = self.file.layered(self.changes, self.current.people)
+        learned = self.current.people
+        if identities is not None:
+            learned = Directory(())
+            learned.learn(identities)
+        self.current = self.file.layered(self.changes, learned)
 
 
 # --- loading ----------------------------------------------------------------------------
@@ -516,6 +547,7 @@ def load_config(
     return Config(
         movement=parts["movement"],
         limits=parts.get("limits") or Limits(),
+        retention=parts.get("retention") or Retention(),
         members=tuple(parts["members"].values()),
         coalitions=tuple(parts["coalitions"].values()),
         principles=tuple(principles.values()),

@@ -25,7 +25,7 @@ from bot.flow import Context, Done, Flow, Go, Invalid, Outcome
 from bot.i18n import SUPPORTED, Texts
 from bot.people import Identity, normal_email
 from bot.ports import FlowState, StaleState, Store, Unit
-from bot.records import MembershipChange
+from bot.records import Erasure, MembershipChange
 from bot.timing import utcnow
 from bot.types import (
     ActionRef,
@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 # Set when a unit saved a membership change, so the engine reloads them once it committed
 # (per task: concurrent events each know their own).
 _CHANGED_PEOPLE: ContextVar[bool] = ContextVar("changed_people", default=False)
+_ERASED: ContextVar[bool] = ContextVar("erased", default=False)  # the unit erased its member (`forget me`)
+FORGET_SECONDS = 60.0  # how long an erased account's turn may still be finishing in its adapter
 ALWAYS = frozenset({"cancel", "help"})  # work even in the middle of a flow
 FORM = "_form"  # key in FlowState.data for a form being asked one field at a time
 
@@ -63,6 +65,9 @@ class Engine:
         self.config = config if isinstance(config, Live) else Live(config)
         self.people_listeners: list[Callable[[], Awaitable[Any]]] = []  # called after membership changed
         self._chores: set[asyncio.Task] = set()
+        # (platform, user) -> when its member was erased: the adapter must not store the
+        # reference, zone or locale of the turn that asked for it (`forgets`).
+        self._forgotten: dict[tuple[str, str], tuple[float, str]] = {}
         self.clock = clock
         self.flows = {flow.name: flow for flow in flows}
         self.commands = {word: flow for flow in flows for word in flow.entries}
@@ -81,8 +86,10 @@ class Engine:
         """Handle one inbound event and return the replies for the member."""
         if not isinstance(event, (Message, Interaction)):
             return []  # lifecycle and ticks arrive with the adapters and scheduler
+        member_id = self.member_id(event.ref)
         for _ in range(3):
             _CHANGED_PEOPLE.set(False)
+            _ERASED.set(False)
             try:
                 async with self.store.unit() as unit:
                     if not await unit.claim_event(event.event_id):
@@ -91,6 +98,8 @@ class Engine:
                     replies = await self._dispatch(unit, event, caps)
                 if _CHANGED_PEOPLE.get():  # committed: this process knows at once, others soon
                     await self.reload_people()
+                if _ERASED.get():
+                    replies += self._forget(event.ref, member_id)
                 return replies
             except StaleState:
                 # Another event moved this conversation on between our read and write;
@@ -219,9 +228,11 @@ class Engine:
         return len(rows)
 
     async def reload_people(self) -> None:
-        """Put the membership changes made in chat in force (over app.yaml), and let whoever
-        finds people by email know (someone may have been added by email)."""
-        self.config.use(changes=await self.store.changes())
+        """Put the membership changes made in chat in force (over app.yaml), with who is who
+        read again (an erased member's accounts are gone), and let whoever finds people by
+        email know (someone may have been added by email)."""
+        changes = await self.store.changes()
+        self.config.use(changes=changes, identities=await self.store.identities())
         for listener in self.people_listeners:
             task = asyncio.ensure_future(listener())
             self._chores.add(task)
@@ -396,11 +407,12 @@ class Engine:
             what = ctx.texts.get(f"flows.{flow.name}.{outcome.step}") or ctx.t(f"flows.{flow.name}")
             return [self._refusal(ctx.actor, role, what)]
         ctx.data.pop(FORM, None)  # the answer was accepted: the next question starts afresh
+        if isinstance(outcome, Done) and state.version:
+            # Before the records: an erasure deletes every state of the member.
+            await unit.delete_state(state.key, state.version)
         await self._record(unit, outcome.records)
         news = [Reply(blocks=outcome.announce, to_coalition=ctx.coalition.id)] if outcome.announce else []
         if isinstance(outcome, Done):
-            if state.version:
-                await unit.delete_state(state.key, state.version)
             detail = [Reply(blocks=outcome.detail, detail=True)] if outcome.detail else []
             return [Reply(blocks=outcome.say or (Text(ctx.t("engine.done")),), private=outcome.private)] + detail + news
         ask = await self._save_and_ask(unit, ctx, flow, state, outcome.step)
@@ -422,8 +434,28 @@ class Engine:
         if not records:
             return
         saved = await unit.add(records, self.clock())
-        if any(isinstance(r, MembershipChange) and n for r, n in zip(records, saved)):
+        if any(isinstance(r, (MembershipChange, Erasure)) and n for r, n in zip(records, saved)):
             _CHANGED_PEOPLE.set(True)
+        if any(isinstance(r, Erasure) and n for r, n in zip(records, saved)):
+            _ERASED.set(True)
+
+    def _forget(self, ref: ConversationRef, member_id: str) -> list[Reply]:
+        """After an erasure: remember the account for `forgets`; if app.yaml still names the
+        member, say that only a coordinator can take them out there."""
+        now = asyncio.get_running_loop().time()
+        self._forgotten = {k: v for k, v in self._forgotten.items() if now - v[0] < FORGET_SECONDS}
+        self._forgotten[(ref.platform, ref.user)] = (now, member_id)
+        if not self.config.people.listed(member_id):
+            return []
+        texts = self.texts(self.actor(ref))
+        return [dress(Reply.text(texts.t("forget.listed"), private=True), texts)]
+
+    def forgets(self, ref: ConversationRef) -> str | None:
+        """The member id this account had, once, right after that member was erased in its own
+        turn: the adapter then keeps nothing of the turn (reference, zone, locale, transcript)
+        and drops what it remembers of them, so a next message starts afresh."""
+        found = self._forgotten.pop((ref.platform, ref.user), None)
+        return found and found[1]
 
     async def _save(self, unit, ctx, state: FlowState, step: str) -> None:
         state.step, state.data, state.version = step, ctx.data, state.version + 1

@@ -135,6 +135,10 @@ class Directory:
             found.insert(0, prefer)
         return found
 
+    def listed(self, member_id: str) -> bool:
+        """Named in app.yaml (or added in chat), not only learned from a platform."""
+        return member_id in self._listed
+
     def prefers(self, member_id: str) -> str | None:
         return self._prefer.get(member_id)
 

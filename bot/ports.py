@@ -246,6 +246,10 @@ class Reader(Protocol):
         """The latest changes to the coalition's schedules, newest first."""
         ...
 
+    async def member_data(self, member_id: str) -> dict[str, Any]:
+        """Everything stored about a member, as JSON-ready sections (docs/mydata.schema.json)."""
+        ...
+
 
 class References(Protocol):
     """Where each member can be reached, for proactive sends (check-ins, reminders, news).
@@ -538,7 +542,28 @@ class Unit(Reader, References, Protocol):
         ...
 
 
-class Store(References, Membership, Outbox, Schedules, Protocol):
+class Privacy(Protocol):
+    """Members' data rights and the retention policy (storage.privacy)."""
+
+    async def member_data(self, member_id: str) -> dict[str, Any]:
+        """Everything stored about a member (see `Reader.member_data`), in one snapshot."""
+        ...
+
+    async def erase(self, member_id: str, by: str, now: datetime) -> dict[str, int]:
+        """Erase a member: how many rows of each kind (empty: there was nothing left)."""
+        ...
+
+    async def expire(self, cutoffs: Mapping[str, datetime | None], now: datetime,
+                     dry_run: bool = False) -> dict[str, int]:
+        """Apply the retention policy (or count what it would do)."""
+        ...
+
+    async def erasures(self) -> list[dict[str, Any]]:
+        """The audit records of erasures and retention, oldest first."""
+        ...
+
+
+class Store(References, Membership, Outbox, Schedules, Privacy, Protocol):
     """The database. Its `References` methods each run in a transaction of their own;
     use a `Unit`'s to save a reference together with the rest of a turn."""
 
@@ -611,6 +636,10 @@ class WebAccess(Protocol):
                           session_until: datetime, purpose: str = "signin") -> WebPerson | None:
         """Spend a sign-in link of that purpose ("signin": the chat's, "dashboard") once, before
         it expires, and open a session; None if it is unknown, used, expired or for the other."""
+        ...
+
+    async def spend_link(self, token_hash: str, purpose: str, now: datetime) -> str | None:
+        """Use a one-time link that signs nobody in (`mydata`'s download): its member, or None."""
         ...
 
     async def session(self, session_hash: str, now: datetime) -> WebSession | None: ...

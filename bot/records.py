@@ -243,6 +243,15 @@ class MembershipChange:
     by: str
 
 
+@dataclass(frozen=True)
+class Erasure:
+    """Erase everything stored about `member_id` (`forget me`), saved with the turn that
+    confirmed it; `by` is who asked, for the audit ("member": they did, which names no one)."""
+
+    member_id: str
+    by: str
+
+
 Record = (
     MemberProfile
     | Resource
@@ -266,4 +275,5 @@ Record = (
     | InviteRevoked
     | SignInLink
     | MembershipChange
+    | Erasure
 )

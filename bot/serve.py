@@ -123,6 +123,7 @@ async def _serve(engine, settings: dict, host: str, port: int, sign_in: str | No
     chores = [asyncio.ensure_future(_every(DAY, find)) for find in finders]
     chores.append(asyncio.ensure_future(_every(_seconds("COCREATE_PEOPLE_SECONDS", 30.0), engine.refresh_people,
                                                first=False)))
+    chores.append(asyncio.ensure_future(_every(DAY, lambda: retain(engine))))
     try:
         if socket_handler:
             await bots[0].check_app_token()  # the Slack bot comes first  # a bad token stops here, instead of retrying forever
@@ -171,6 +172,17 @@ async def _reload(engine, read) -> None:
     engine.config.use(file=config)
     log.warning("cocreate: app.yaml reloaded: %d members, %d coalitions",
                 len(engine.config.members), len(engine.config.coalitions))
+
+
+async def retain(engine) -> dict[str, int]:
+    """app.yaml's `retention:`, applied (at start and daily); what went is logged as counts."""
+    cutoffs = engine.config.retention.cutoffs(engine.clock())
+    if not any(cutoffs.values()):
+        return {}
+    counts = await engine.store.expire(cutoffs, engine.clock())
+    if counts:
+        log.warning("cocreate: retention: %s", ", ".join(f"{k} {n}" for k, n in sorted(counts.items())))
+    return counts
 
 
 async def _every(seconds: float, work, first: bool = True) -> None:

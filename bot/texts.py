@@ -18,7 +18,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "reflect": "reflect", "story": "story", "status": "status", "digest": "digest", "dashboard": "dashboard",
         "schedule": "schedule", "invite": "invite", "web": "web", "coordinator": "coordinator",
         "members": "members", "add": "add", "remove": "remove", "leader": "leader", "coalition": "coalition",
-        "language": "language",
+        "language": "language", "mydata": "mydata", "forget": "forget",
         "help": "help", "cancel": "cancel",
     },
     # The first word after a command, where a command takes a sub-command.
@@ -123,6 +123,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "moved_on": "That question has moved on. Type `/cocreate status` to see where you are.",
         "sent_to_dm": "Sent to our direct messages, with the details in a thread.",
         "sent_privately": "I answered you in our private chat.",
+        "file_failed": "I could not put the file in our direct messages. Type `web` and then `mydata` in the web chat for a download link instead.",
+        "file_saved": "Saved to {path}",
         "not_sent_privately": "I can only answer that in our private chat: write to me there.",
         "hello": "Hello! I help our coalition co-create. Type *help* to see what you can do.",
         "unreachable_teams": "I could not reach {name} in Teams ({reason}). They may need to install the app or unblock it.",
@@ -202,6 +204,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "unsubscribe_button": "Stop the emails",
         "unsubscribed": "Done: we will not email you about new messages any more.",
         "unsubscribe_bad": "We don't know this unsubscribe link.",
+        "mydata_title": "Download your data",
+        "mydata_intro": "This downloads everything Cocreate stores about you, as one JSON file. The link works once.",
+        "mydata_button": "Download my data",
+        "mydata_bad": "This download link was used already or is too old (links work for 15 minutes). Type `mydata` in the chat for a new one.",
+        "forgotten_title": "Your data is erased",
     },
     # Why a member could not be reached, as leaders are told (`{reason}`): the codes the
     # senders and the platforms give. A code not listed here is shown as it is.

@@ -39,6 +39,7 @@ class Capabilities:
     can_open_forms: bool = False  # several inputs submitted at once (modal, card)
     can_show_buttons: bool = False  # a click comes back as an Interaction
     can_update_messages: bool = False
+    can_take_files: bool = False  # a `File` block reaches the member privately
 
 
 @dataclass(frozen=True)

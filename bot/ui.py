@@ -55,7 +55,17 @@ class Buttons:
     buttons: tuple[Button, ...]
 
 
-Block = Text | Section | Context | Divider | Buttons
+@dataclass(frozen=True)
+class File:
+    """A file for the member (their data): only in replies to adapters that `can_take_files`,
+    which hand it over privately (Slack: into their DM; the terminal: a file on disk)."""
+
+    name: str
+    data: bytes = field(repr=False)
+    title: str = ""
+
+
+Block = Text | Section | Context | Divider | Buttons | File
 
 
 class Kind(StrEnum):

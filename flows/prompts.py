@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from flows.digest_texts import DIGEST_TEXTS
 from flows.members_texts import MEMBERS_TEXTS
+from flows.privacy_texts import PRIVACY_TEXTS
 
 PROMPTS: dict[str, dict[str, str]] = {
     "join": {
@@ -296,6 +297,7 @@ PROMPTS: dict[str, dict[str, str]] = {
     # The digest command's texts live beside it, in flows/digest_texts.py.
     **DIGEST_TEXTS,
     **MEMBERS_TEXTS,
+    **PRIVACY_TEXTS,
     "coordinator": {
         "list": "Coordinators named in chat: {names}. Those in app.yaml are coordinators too.",
         "none_yet": "none yet",
@@ -328,6 +330,8 @@ PROMPTS: dict[str, dict[str, str]] = {
         "members": "see and change who is in the coalition",
         "leadership": "name a coalition's leaders, or create a coalition",
         "coordinator": "name or remove movement coordinators",
+        "mydata": "get a copy of your data",
+        "forget": "erase your data",
     },
     # One line per command word in `help`.
     "help": {
@@ -352,6 +356,8 @@ PROMPTS: dict[str, dict[str, str]] = {
         "leader": "name or remove a leader of the coalition",
         "coalition": "create a coalition, or give one its challenge",
         "coordinator": "name or remove movement coordinators",
+        "mydata": "a copy of everything Cocreate stores about you (JSON)",
+        "forget": "erase everything Cocreate stores about you (asks first)",
     },
     # How each command word is typed, shown in `help` (in the member's language's words).
     "usage": {
@@ -376,6 +382,8 @@ PROMPTS: dict[str, dict[str, str]] = {
         "leader": "leader add|remove <member>",
         "coalition": "coalition create <id> <name> | coalition challenge <id> <text>",
         "coordinator": "coordinator list|add|remove [member]",
+        "mydata": "mydata",
+        "forget": "forget me",
     },
     # The seven principles of the co-creation movement, each with a reflection question
     # (the defaults, when app.yaml names no principles of its own).

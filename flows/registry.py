@@ -14,6 +14,7 @@ from flows.invite import Invites
 from flows.join import Join
 from flows.language import Language
 from flows.members import Leadership, Members
+from flows.privacy import Forget, MyData
 from flows.reflect import Reflect
 from flows.schedule import Schedules
 from flows.status import Status
@@ -25,4 +26,4 @@ from flows.web import WebLink
 def all_flows() -> list[Flow]:
     return [Join(), Strengths(), Framing(), StartSmall(), CheckInRounds(), ImpactAnswer(), Reflect(), AmbassadorStory(), Status(),
             Digests(), Dashboard(), Schedules(), Invites(), WebLink(), Members(), Leadership(), Coordinators(),
-            Language()]
+            Language(), MyData(), Forget()]

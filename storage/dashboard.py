@@ -66,5 +66,5 @@ async def schedule_changes(db: AsyncConnection, coalition_id: str, limit: int) -
 
 
 def _period(t: Any, coalition_id: str, since: datetime, until: datetime) -> list[Any]:
-    # (coalition_id, created_at): the coalition index's range, newest first.
-    return [t.coalition_id == coalition_id, t.created_at >= since, t.created_at < until]
+    # (coalition_id, created_at): the coalition index's range, newest first; erased text never.
+    return [t.coalition_id == coalition_id, t.created_at >= since, t.created_at < until, t.erased_at.is_(None)]

@@ -4,7 +4,7 @@ the small helpers every storage module shares."""
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,11 @@ def dialect_insert(connection: AsyncConnection, model: Any) -> Insert:
     constraint would abort the whole PostgreSQL transaction."""
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     return dialect.insert(model)
+
+
+def jsonable(value: Any) -> Any:
+    """A column's value as JSON has it (dates as ISO 8601)."""
+    return value.isoformat() if isinstance(value, (date, datetime)) else value
 
 
 def aware(*times: datetime) -> None:

@@ -250,11 +250,12 @@ class _Digest:
         return clauses
 
     def visible(self) -> list[ColumnElement[bool]]:
-        """Stories the audience may see: its consent levels, never withdrawn ones."""
+        """Stories the audience may see: its consent levels, never withdrawn or erased ones."""
         s = StoryRow
         clauses = [
             s.consent.in_([str(c) for c in self.scope.audience.consents]),
             s.withdrawn_at.is_(None),
+            s.erased_at.is_(None),
         ]
         if self.scope.audience is Audience.COALITION and self.coalitions:
             # "My coalition" means the audience's own coalition, even in a wider scope.
@@ -556,7 +557,7 @@ class _Digest:
         t = StrengthRow
         rows = await self.db.execute(
             select(t.id, t.coalition_id, t.success, t.why, t.enlarge)
-            .where(*self.window("strengths"))
+            .where(*self.window("strengths"), t.erased_at.is_(None))
             .order_by(t.created_at.desc(), t.id.desc())
             .limit(STRENGTHS_SHOWN)
         )

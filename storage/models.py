@@ -111,6 +111,8 @@ class _Contribution:
     coalition_id: Mapped[str] = mapped_column(ID, sort_order=-2)
     member_id: Mapped[str] = mapped_column(ID, sort_order=-1)
     created_at: Mapped[datetime] = mapped_column(sort_order=1)
+    # Set when the text was erased (the member asked, or retention): the row still counts.
+    erased_at: Mapped[datetime | None] = mapped_column(sort_order=2)
 
 
 def _coalition_index(table: str) -> Index:
@@ -602,3 +604,16 @@ class VersionRow(Base):
     __tablename__ = "versions"
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     n: Mapped[int]
+
+
+class ErasureRow(Base):
+    """An audit record of an erasure: when, by whom, why ("request", "retention") and how many
+    rows of each kind, never whose data it was."""
+
+    __tablename__ = "erasures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    by: Mapped[str] = mapped_column(ID)
+    reason: Mapped[str] = mapped_column(String(32))
+    counts: Mapped[dict[str, Any]]
+

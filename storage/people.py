@@ -67,9 +67,14 @@ async def change(db: AsyncConnection, change: Person | Seat | CoalitionChange, b
         return False
     await db.execute(dialect_insert(db, row).values(key | values | stamp)
                      .on_conflict_do_update(index_elements=list(key), set_=values | stamp))
+    await bump(db)
+    return True
+
+
+async def bump(db: AsyncConnection) -> None:
+    """Membership changed: every replica reads it again (and who is who) when it sees this grow."""
     await db.execute(dialect_insert(db, VersionRow).values(name=PEOPLE, n=1)
                      .on_conflict_do_update(index_elements=["name"], set_={"n": VersionRow.n + 1}))
-    return True
 
 
 async def version(db: AsyncConnection) -> int:

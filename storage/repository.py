@@ -33,8 +33,8 @@ from bot.ports import (
 )
 from bot.types import ConversationRef
 from bot.people import NONE, Changes, Identity
-from storage import dashboard, digest as digests, people, web
-from storage.db import aware, create_engine, dialect_insert
+from storage import dashboard, digest as digests, people, privacy, web
+from storage.db import aware, create_engine, dialect_insert, jsonable
 from storage.models import (
     MemberLanguage,
     Base,
@@ -170,6 +170,27 @@ class SqlStore(SqlOutbox, SqlSchedules):
     async def changes_version(self) -> int:
         async with self._turn(), self.engine.connect() as connection:
             return await people.version(connection)
+
+    # -- Privacy ------------------------------------------------------------------------
+
+    async def member_data(self, member_id: str) -> dict[str, Any]:
+        async with self._turn(), self.engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                await connection.execution_options(isolation_level="REPEATABLE READ")
+            return await privacy.member_data(connection, member_id)
+
+    async def erase(self, member_id: str, by: str, now: datetime) -> dict[str, int]:
+        async with self._begin() as connection:
+            return await privacy.erase(connection, member_id, by, now)
+
+    async def expire(self, cutoffs: Mapping[str, datetime | None], now: datetime,
+                     dry_run: bool = False) -> dict[str, int]:
+        async with self._begin() as connection:
+            return await privacy.expire(connection, cutoffs, now, dry_run=dry_run)
+
+    async def erasures(self) -> list[dict[str, Any]]:
+        async with self._turn(), self.engine.connect() as connection:
+            return await privacy.erasures(connection)
 
     async def ping(self) -> None:
         async with self._turn(), self.engine.connect() as connection:
@@ -312,6 +333,8 @@ class SqlUnit:
                 return 0
             case r.MembershipChange():
                 return int(await people.change(self._db, record.change, record.by, now))
+            case r.Erasure():
+                return sum((await privacy.erase(self._db, record.member_id, record.by, now)).values())
             case r.CoordinatorRevoke():
                 await self._db.execute(
                     delete(CoordinatorGrantRow).where(CoordinatorGrantRow.member_id == record.member_id))
@@ -627,7 +650,7 @@ class SqlUnit:
         score = cast(s.cross_sector + s.complex + s.not_solved, Float) / 3
         rows = await self._db.execute(
             select(s.id, s.member_id, s.statement, score.label("score"))
-            .where(s.coalition_id == coalition_id, s.frame_id.is_(None))
+            .where(s.coalition_id == coalition_id, s.frame_id.is_(None), s.erased_at.is_(None))
             .order_by(score.desc(), s.id)
         )
         return [StatementInfo(**row._asdict()) for row in rows]
@@ -687,6 +710,9 @@ class SqlUnit:
 
     async def schedule_changes(self, coalition_id: str, limit: int) -> tuple[ScheduleChange, ...]:
         return await dashboard.schedule_changes(self._db, coalition_id, limit)
+
+    async def member_data(self, member_id: str) -> dict[str, Any]:
+        return await privacy.member_data(self._db, member_id)
 
     async def round(self, round_id: int) -> RoundInfo | None:
         row = (
@@ -790,7 +816,7 @@ async def _export(db: AsyncConnection, coalition_id: str) -> dict[str, list[dict
     for name, model in _EXPORTED.items():
         t: Any = model
         rows = await db.execute(select(t).where(t.coalition_id == coalition_id).order_by(t.id))
-        out[name] = [{k: _jsonable(v) for k, v in row._asdict().items()} for row in rows]
+        out[name] = [{k: jsonable(v) for k, v in row._asdict().items()} for row in rows]
 
     # Child rows: one query per kind, attached to their parents by id.
     e, c, sp, ss, st = CheckInEffect, CheckInRow, StoryPrinciple, StorySector, StoryRow
@@ -848,7 +874,3 @@ async def _grouped(db: AsyncConnection, query: Select[Any]) -> dict[int, list[tu
     for parent_id, *values in await db.execute(query):
         grouped[parent_id].append(tuple(values))
     return grouped
-
-
-def _jsonable(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, (date, datetime)) else value

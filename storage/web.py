@@ -118,15 +118,8 @@ class SqlWeb:
 
     async def use_sign_in(self, token_hash: str, session_hash: str, csrf: str, now: datetime,
                           session_until: datetime, purpose: str = SIGN_IN) -> WebPerson | None:
-        t = WebLink
         async with self._begin() as db:
-            spent = await db.execute(
-                update(t)
-                .where(t.token_hash == token_hash, t.purpose == purpose, t.used_at.is_(None), t.expires_at > now)
-                .values(used_at=now)
-                .returning(t.member_id, t.name, t.coalition_id)
-            )
-            link = spent.one_or_none()
+            link = await _spend(db, token_hash, purpose, now)
             if link is None:
                 return None
             person = await _person(db, link.member_id)
@@ -138,6 +131,13 @@ class SqlWeb:
                 ))
             await _open_session(db, session_hash, person.member_id, csrf, now, session_until)
             return person
+
+    async def spend_link(self, token_hash: str, purpose: str, now: datetime) -> str | None:
+        """Use a one-time link that signs nobody in (a download): its member, or None if it is
+        unknown, used or expired."""
+        async with self._begin() as db:
+            link = await _spend(db, token_hash, purpose, now)
+            return link and link.member_id
 
     async def session(self, session_hash: str, now: datetime) -> WebSession | None:
         async with self._begin() as db:
@@ -263,6 +263,19 @@ async def _transcript(db: AsyncConnection, member_id: str, limit: int) -> list[W
     )
     return [WebEntry(**row._asdict()) for row in reversed(rows.all())]
 
+
+
+async def _spend(db: AsyncConnection, token_hash: str, purpose: str, now: datetime) -> Any:
+    """Mark a one-time link of `purpose` used; its (member_id, name, coalition_id), or None if it
+    is unknown, used or expired."""
+    t = WebLink
+    spent = await db.execute(
+        update(t)
+        .where(t.token_hash == token_hash, t.purpose == purpose, t.used_at.is_(None), t.expires_at > now)
+        .values(used_at=now)
+        .returning(t.member_id, t.name, t.coalition_id)
+    )
+    return spent.one_or_none()
 
 async def _person(db: AsyncConnection, member_id: str) -> WebPerson | None:
     row = (await db.execute(select(*_PERSON_COLUMNS).where(WebPersonRow.member_id == member_id))).one_or_none()

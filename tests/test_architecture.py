@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-FLOW_MAY_IMPORT = {"bot.types", "bot.ui", "bot.flow", "bot.ports", "bot.records", "bot.digest", "bot.timing", "bot.i18n", "bot.tokens", "bot.people", "flows"}
+FLOW_MAY_IMPORT = {"bot.types", "bot.ui", "bot.flow", "bot.ports", "bot.records", "bot.digest", "bot.timing", "bot.i18n", "bot.tokens", "bot.people", "bot.mydata", "flows"}
 COMPOSITION_ROOT = {"bot/cli.py", "bot/serve.py"}
 STDLIB = set(sys.stdlib_module_names) | {"__future__"}
 SDKS = {"slack_bolt": "adapters/slack", "slack_sdk": "adapters/slack", "botbuilder": "adapters/teams"}

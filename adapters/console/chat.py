@@ -9,15 +9,35 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import replace
+from pathlib import Path
 from typing import Awaitable, Callable, TextIO
 
 from bot.types import Capabilities, ConversationRef, Message
-from bot.ui import Reply
+from bot.ui import File, Reply, Text
 
 from adapters.console.render import render
 
-CAPABILITIES = Capabilities()  # no forms, no buttons, no message updates
+CAPABILITIES = Capabilities(can_take_files=True)  # no forms, no buttons, no message updates
+EXPORTS = Path("var") / "exports"
 Handler = Callable[[Message, Capabilities], Awaitable[list[Reply]]]
+
+
+def keep_files(reply: Reply, folder: Path = EXPORTS) -> Reply:
+    """The terminal's way to hand over a `File`: written under ./var/exports (readable by
+    this account alone), its path said instead."""
+    if not any(isinstance(b, File) for b in reply.blocks):
+        return reply
+    blocks = []
+    for block in reply.blocks:
+        if isinstance(block, File):
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / block.name
+            path.touch(mode=0o600)
+            path.write_bytes(block.data)
+            block = Text(reply.word("file_saved", path=str(path)))
+        blocks.append(block)
+    return replace(reply, blocks=tuple(blocks))
 
 
 def conversation(user: str, coalition: str | None) -> ConversationRef:
@@ -40,6 +60,7 @@ async def run_chat(engine, ref: ConversationRef, stdin: TextIO, stdout: TextIO, 
 
     def show(replies: list[Reply]) -> None:
         for reply in replies:
+            reply = keep_files(reply)
             if reply.to_coalition:  # the terminal has no channel: show what the coalition would see
                 name = engine.config.coalition(reply.to_coalition).name
                 stdout.write(reply.word("console_coalition", coalition=name) + "\n")

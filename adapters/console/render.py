@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from bot.ui import Ask, Block, Buttons, Context, Divider, Field, Kind, Reply, Section, Text
+from bot.ui import Ask, Block, Buttons, Context, Divider, Field, File, Kind, Reply, Section, Text
 
 _BOLD = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
 
@@ -37,6 +37,8 @@ def _block(block: Block, color: bool, reply: Reply | Ask) -> str:
         return "-" * 40
     if isinstance(block, Buttons):
         return "  ".join(reply.word("console_button", label=b.label, command=b.command) for b in block.buttons)
+    if isinstance(block, File):  # the chat saves it first (chat.keep_files); a transcript names it
+        return f"[{block.name}]"
     raise TypeError(f"cannot render {block!r}")
 
 

@@ -46,11 +46,12 @@ from adapters.slack.settings import SlackSettings, SlackSettingsError
 from bot.engine import Engine
 from bot.i18n import language_code
 from bot.types import ActionRef, Capabilities, ConversationRef, Event
-from bot.ui import Ask, Kind, Reply, Text
+from bot.ui import Ask, File, Kind, Reply, Text
 
 log = logging.getLogger(__name__)
 
-CAPABILITIES = Capabilities(can_open_forms=True, can_show_buttons=True, can_update_messages=True)
+CAPABILITIES = Capabilities(can_open_forms=True, can_show_buttons=True, can_update_messages=True,
+                            can_take_files=True)
 # Errors that retrying cannot fix: log them once, clearly, and move on.
 PERMANENT = {"invalid_auth", "account_inactive", "channel_not_found", "not_in_channel",
              "token_revoked", "missing_scope", "is_archived", "user_not_found",
@@ -394,6 +395,13 @@ class SlackBot:
 
     async def _learn(self, client: AsyncWebClient, ref: ConversationRef) -> None:
         """After answering a member: save their reference (hourly), time zone and locale (daily)."""
+        erased = self.engine.forgets(ref)
+        if erased:  # they were just erased: keep nothing, and start afresh
+            self._asked.pop(ref.user, None)
+            self._profiled.pop(erased, None)
+            self._zones.pop(erased, None)
+            self._referenced = {k: v for k, v in self._referenced.items() if k[0] != erased}
+            return
         member_id = self.engine.member_id(ref)
         now = time.monotonic()
         if now - self._referenced.get((member_id, ref.tenant), -REFERENCE_EVERY) >= REFERENCE_EVERY:
@@ -447,6 +455,24 @@ class SlackBot:
         self._zones[member_id] = zone
 
     async def _deliver(self, client: AsyncWebClient, replies: list[Reply], origin: Origin) -> None:
+        files = [b for r in replies for b in r.blocks if isinstance(b, File)]
+        if files:
+            replies = [replace(r, blocks=tuple(b for b in r.blocks if not isinstance(b, File))) for r in replies]
+        await self._deliver_replies(client, replies, origin)
+        for file in files:
+            await self._upload(client, file, origin, replies[0])
+
+    async def _upload(self, client: AsyncWebClient, file: File, origin: Origin, reply: Reply) -> None:
+        """A file for the member alone: into their DM with the app (files.uploadV2), wherever
+        they asked; if that fails they are told, never shown the file elsewhere."""
+        opened = await self._call(client.conversations_open, users=origin.user)
+        channel = opened and opened["channel"]["id"]
+        if channel and await self._call(client.files_upload_v2, channel=channel, filename=file.name,
+                                        content=file.data.decode("utf-8"), title=file.title or file.name):
+            return
+        await self._say(client, Reply(blocks=(Text(reply.word("file_failed")),), chrome=reply.chrome), origin)
+
+    async def _deliver_replies(self, client: AsyncWebClient, replies: list[Reply], origin: Origin) -> None:
         if any(r.detail for r in replies):
             await self._threaded(client, replies, origin)
             return

@@ -16,7 +16,7 @@ LANGUAGES = ("en", "da")  # the first is the default
 
 SUBCOMMANDS = ("help | join | map | strengths | frame | experiment | checkin | impact | story | reflect"
                " | status | digest | dashboard | schedule | invite | web | members | add | remove | leader | coalition"
-               " | coordinator | language | cancel")
+               " | coordinator | language | mydata | forget | cancel")
 
 # The command words in Danish (what the Danish `help` shows; the English words work too).
 DANISH_WORDS = {
@@ -24,7 +24,8 @@ DANISH_WORDS = {
     "experiment": "eksperiment", "checkin": "indtjek", "impact": "effekt", "story": "historie",
     "reflect": "refleksion", "status": "status", "digest": "overblik", "dashboard": "dashboard", "schedule": "tidsplan",
     "invite": "inviter", "web": "web", "members": "medlemmer", "add": "tilføj", "remove": "fjern", "leader": "leder",
-    "coalition": "koalition", "coordinator": "koordinator", "language": "sprog", "cancel": "afbryd",
+    "coalition": "koalition", "coordinator": "koordinator", "language": "sprog", "mydata": "minedata",
+    "forget": "glem", "cancel": "afbryd",
 }
 
 # Limits: description 140 characters, slash command description 2000, usage hint 1000.

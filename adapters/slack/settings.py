@@ -16,7 +16,7 @@ from typing import Mapping
 # a member's time zone from their profile (users:read), so prompts arrive in their own day,
 # and users.lookupByEmail plus the email in that profile (users:read.email), so app.yaml can
 # name people by email instead of Slack ids.
-BOT_SCOPES = ("chat:write", "commands", "im:history", "im:write", "users:read", "users:read.email")
+BOT_SCOPES = ("chat:write", "commands", "files:write", "im:history", "im:write", "users:read", "users:read.email")
 BOT_EVENTS = ("app_home_opened", "app_uninstalled", "message.im", "tokens_revoked")
 
 

@@ -144,6 +144,12 @@ class TeamsBot:
         await self._remember(ref)
         if activity.type == ActivityTypes.message:
             await self._on_message(turn, ref)
+            erased = self.engine.forgets(ref)
+            if erased:  # they were just erased: keep nothing of this turn, start afresh
+                self._asked.pop(ref.user, None)
+                self._zones.pop(erased, None)
+                self._locales.pop(erased, None)
+                return
             await self._learn_zone(activity, ref)
             await self._learn_locale(ref)
         elif activity.type in (ActivityTypes.conversation_update, ActivityTypes.installation_update):

@@ -44,7 +44,7 @@ MENU = ("help", "join", "strengths", "frame", "experiment", "checkin", "story", 
 # Reachable from `join`, sent by the invitation's button, for leaders and coordinators, typed
 # once if ever; `help` names them all.
 LEFT_OUT = ("map", "impact", "digest", "dashboard", "schedule", "invite", "members", "add", "remove", "leader",
-            "coalition", "coordinator", "language", "web")
+            "coalition", "coordinator", "language", "web", "mydata", "forget")
 
 LANGUAGES = ("en", "da")  # language tags; the first is the default
 LOCALIZATION_SCHEMA_URL = (
@@ -73,8 +73,9 @@ TEXTS: dict[str, dict] = {
         "full": FULL_DESCRIPTION,
         "commands": {
             # At most 128 characters, and every word left out of the menu named.
-            "help": ("help", "also map, impact, digest, dashboard, schedule, invite, members, add, remove, leader, "
-                             "coalition, coordinator, language, web"),
+            # Every word left out of the menu, in 128 characters: separated by spaces alone.
+            "help": ("help", "map impact digest dashboard schedule invite members add remove leader coalition "
+                             "coordinator language web mydata forget"),
             "join": ("join", "join the coalition and say what you bring"),
             "strengths": ("strengths", "share when co-creation worked, and how to do more of it"),
             "frame": ("frame", "frame the problem from the outside in"),
@@ -100,8 +101,8 @@ TEXTS: dict[str, dict] = {
             "Skriv hjælp for at se alle kommandoer."
         ),
         "commands": {
-            "help": ("hjælp", "kortlæg, effekt, overblik, dashboard, tidsplan, inviter, medlemmer, tilføj, fjern, leder, "
-                              "koalition, koordinator, sprog, web"),
+            "help": ("hjælp", "kortlæg effekt overblik dashboard tidsplan inviter medlemmer tilføj fjern leder "
+                              "koalition koordinator sprog web minedata glem"),
             "join": ("deltag", "bliv en del af koalitionen og fortæl hvad du bidrager med"),
             "strengths": ("styrker", "del hvornår samskabelse er lykkedes og hvordan vi gør mere af det"),
             "frame": ("ramme", "rammesæt problemet udefra og ind"),

@@ -35,6 +35,7 @@ from adapters.web.dashboard import Dashboard
 from adapters.web.mail import Mailer
 from adapters.web.sender import PLATFORM, WebSender
 from adapters.web.settings import WebSettings
+from bot import mydata
 from bot.answers import clean
 from bot.engine import Engine, chrome
 from bot.i18n import Texts, language_code
@@ -42,7 +43,7 @@ from bot.people import EMAIL
 from bot.ports import DeliveryError, WebAccess, WebPerson
 from bot.tokens import digest, new_token
 from bot.types import ActionRef, Capabilities, ConversationRef, Interaction, Message
-from bot.ui import Reply
+from bot.ui import Reply, Text
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,7 @@ class WebBot:
             ("GET", "/chat", self.chat), ("POST", "/chat", self.post),
             ("POST", "/signout", self.signout),
             ("GET", "/unsubscribe/{token}", self.unsubscribe_page), ("POST", "/unsubscribe/{token}", self.unsubscribe),
+            ("GET", "/mydata/{token}", self.mydata_page), ("POST", "/mydata/{token}", self.mydata),
             ("GET", "/static/{name}.css", self.stylesheet), ("GET", "/favicon.ico", self.no_icon),
         ]:
             app.router.add_route(method, path, self._guarded(handler))
@@ -281,6 +283,24 @@ class WebBot:
         self._sign_in_cookie(response, session)
         raise response
 
+    async def mydata_page(self, request: web.Request) -> web.Response:
+        return self._confirm(request, "mydata_title", "mydata_intro", "mydata_button")
+
+    async def mydata(self, request: web.Request) -> web.StreamResponse:
+        """A member's data (chat's `mydata`), read when the one-time link is used: no copy of it
+        waits anywhere in between."""
+        texts = self._texts(request)
+        if not self._anonymous_csrf_ok(request, await request.post()):
+            return self._expired_form(request, texts)
+        now = self.clock()
+        member_id = await self.access.spend_link(digest(request.match_info["token"]), mydata.PURPOSE, now)
+        if member_id is None:
+            return self._notice(request, texts, texts.t("web.mydata_title"), [texts.t("web.mydata_bad")],
+                                status=410, home=True)
+        doc = await mydata.of(self.engine.store, self.engine.config, member_id, now)
+        return web.Response(body=mydata.encoded(doc), content_type="application/json", charset="utf-8", headers={
+            **HEADERS, "Content-Disposition": f'attachment; filename="{mydata.filename(member_id, now)}"'})
+
     async def unsubscribe_page(self, request: web.Request) -> web.Response:
         return self._confirm(request, "unsubscribe_title", "unsubscribe_ask", "unsubscribe_button")
 
@@ -373,6 +393,12 @@ class WebBot:
             word = text.lstrip("/").split(maxsplit=1)[0].lower() if text.lstrip("/") else ""
             event = Message(ref, event_id, text, command=word in self.engine.aliases)
         replies = await self.engine.handle(event, CAPABILITIES)
+        if self.engine.forgets(ref):  # erased, with their web person and sessions: say so once, keep nothing
+            texts = self._texts(request)
+            response = self._notice(request, texts, texts.t("web.forgotten_title"),
+                                    [b.text for r in replies for b in r.blocks if isinstance(b, Text)], home=True)
+            response.del_cookie(SESSION, path="/")
+            return response
         await self._keep(person.member_id, said, replies, tag=event_id, given=given)
         raise web.HTTPSeeOther("/chat#latest")
 

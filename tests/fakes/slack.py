@@ -110,6 +110,9 @@ class FakeSlack(ThreadedServer):
         self.real_ts = real_ts
         self._last_ts = 0  # microseconds, with real_ts
         self._messages: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)  # channel -> ts -> message
+        # files.uploadV2: file id -> the bytes posted to its upload URL; completed ones -> channel
+        self.uploads: dict[str, bytes] = {}
+        self.shared: dict[str, str] = {}
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
 
@@ -133,6 +136,7 @@ class FakeSlack(ThreadedServer):
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response/{id}", self._handle_response_url)
+        app.router.add_post("/upload/{id}", self._handle_upload)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
@@ -241,6 +245,19 @@ class FakeSlack(ThreadedServer):
 
     async def _handle_api(self, request: web.Request) -> web.StreamResponse:
         return await self._answer(request.match_info["method"], request)
+
+    async def _handle_upload(self, request: web.Request) -> web.StreamResponse:
+        """The URL files.getUploadURLExternal hands out: the file's bytes, posted as the body."""
+        file_id = request.match_info["id"]
+        if file_id not in self.uploads:
+            return web.Response(status=404, text="unknown upload")
+        self.uploads[file_id] = await request.read()
+        return web.Response(text="OK - " + str(len(self.uploads[file_id])))
+
+    def file(self, channel: str) -> bytes | None:
+        """The newest file shared into `channel` (files.completeUploadExternal)."""
+        found = [f for f, c in self.shared.items() if c == channel]
+        return self.uploads[found[-1]] if found else None
 
     async def _handle_response_url(self, request: web.Request) -> web.StreamResponse:
         return await self._answer("response_url", request)
@@ -359,6 +376,17 @@ class FakeSlack(ThreadedServer):
                 wanted = str(a.get("email", "")).lower()
                 found = [u for u, email in self.emails.items() if email.lower() == wanted]
                 return ok | {"user": self._user(found[0])} if found else {"ok": False, "error": "users_not_found"}
+            case "files.getUploadURLExternal":
+                file_id = f"F{next(self._ids):08d}"
+                self.uploads[file_id] = b""
+                return ok | {"upload_url": f"{self.root}/upload/{file_id}", "file_id": file_id}
+            case "files.completeUploadExternal":
+                files = json.loads(a.get("files") or "[]") if isinstance(a.get("files"), str) else a.get("files") or []
+                if any(self.uploads.get(f.get("id")) in (None, b"") for f in files):
+                    return {"ok": False, "error": "file_not_found"}
+                for f in files:
+                    self.shared[f["id"]] = str(a.get("channel_id", ""))
+                return ok | {"files": [{"id": f["id"], "title": f.get("title", "")} for f in files]}
             case "oauth.v2.access":
                 return ok | self._installation(refresh=a.get("grant_type") == "refresh_token")
             case "apps.connections.open":

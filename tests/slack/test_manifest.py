@@ -35,13 +35,14 @@ def test_http_manifest_points_every_url_at_one_endpoint():
 def test_scopes_and_events_are_exactly_what_the_code_uses():
     doc = yaml.safe_load(manifest("https://x.org"))
     assert doc["oauth_config"]["scopes"]["bot"] == [
-        "chat:write", "commands", "im:history", "im:write", "users:read", "users:read.email"] == list(BOT_SCOPES)
+        "chat:write", "commands", "files:write", "im:history", "im:write", "users:read", "users:read.email",
+    ] == list(BOT_SCOPES)
     assert doc["settings"]["event_subscriptions"]["bot_events"] == list(BOT_EVENTS)
     # message.im and the outbox's look back into a DM (conversations.history) need im:history,
     # conversations.open needs im:write, users.info (a member's time zone) users:read, finding
-    # people by email (users.lookupByEmail, profile.email) users:read.email; nothing reads
-    # channels or files.
-    assert not [s for s in BOT_SCOPES if s.startswith(("channels:", "files:", "groups:"))]
+    # people by email (users.lookupByEmail, profile.email) users:read.email, a member's copy of
+    # their data in their DM (files.uploadV2) files:write; nothing reads channels or files.
+    assert not [s for s in BOT_SCOPES if s.startswith(("channels:", "files:read", "groups:"))]
 
 
 def test_the_usage_hint_names_every_command_the_bot_reads():
@@ -97,7 +98,8 @@ features:
     description: Co-create with your coalition
     usage_hint: help | join | map | strengths | frame | experiment | checkin | impact
       | story | reflect | status | digest | dashboard | schedule | invite | web |
-      members | add | remove | leader | coalition | coordinator | language | cancel
+      members | add | remove | leader | coalition | coordinator | language | mydata
+      | forget | cancel
     should_escape: true
     url: https://cocreate.example.org/slack/events
 oauth_config:
@@ -105,6 +107,7 @@ oauth_config:
     bot:
     - chat:write
     - commands
+    - files:write
     - im:history
     - im:write
     - users:read
@@ -128,7 +131,7 @@ settings:
 # The Danish command words, as the lead gave them (and the Danish `help` shows them).
 DANISH = ("hjælp | deltag | kortlæg | styrker | ramme | eksperiment | indtjek | effekt | historie | refleksion"
           " | status | overblik | dashboard | tidsplan | inviter | web | medlemmer | tilføj | fjern | leder | koalition"
-          " | koordinator | sprog | afbryd")
+          " | koordinator | sprog | minedata | glem | afbryd")
 
 
 def test_english_is_the_default_and_unchanged():

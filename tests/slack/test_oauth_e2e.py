@@ -35,7 +35,7 @@ async def test_install_use_and_uninstall(tmp_path, slack_env, fake_slack):
                 body = await page.text()
                 link = html.unescape(page.headers.get("Location") or body)
                 state = re.search(r"state=([\w-]+)", link).group(1)
-                assert "client_id=111.222" in link and "scope=chat:write,commands,im:history" in link
+                assert "client_id=111.222" in link and "scope=chat:write,commands,files:write,im:history" in link
                 # The browser returns the (Secure) state cookie, as it would over HTTPS.
                 cookie = {"Cookie": "; ".join(f"{c.key}={c.value}" for c in page.cookies.values())}
             redirect = server.url + "/slack/oauth_redirect?code={}&state=" + state

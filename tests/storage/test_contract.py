@@ -460,47 +460,47 @@ async def test_export_holds_every_record_of_the_coalition(store: SqlStore) -> No
         }],
         "resources": [{
             "id": res, "coalition_id": C, "member_id": "U1", "name": "Hall", "kind": "room",
-            "sector": "public", "offer": "free on Mondays", "created_at": at,
+            "sector": "public", "offer": "free on Mondays", "created_at": at, "erased_at": None,
         }],
         "strengths": [{
             "id": stren, "coalition_id": C, "member_id": "U1", "success": "ran a festival",
-            "why": "trust", "enlarge": "do it twice", "challenge": "", "created_at": at,
+            "why": "trust", "enlarge": "do it twice", "challenge": "", "created_at": at, "erased_at": None,
         }],
         "perspectives": [{
             "id": persp, "coalition_id": C, "member_id": "U2", "voice": "a resident",
-            "said": "we need shade", "shows": "a gap", "frame_id": frame, "created_at": at,
+            "said": "we need shade", "shows": "a gap", "frame_id": frame, "created_at": at, "erased_at": None,
         }],
         "problem_statements": [{
             "id": stmt, "coalition_id": C, "member_id": "U1", "statement": "heat",
             "cross_sector": 5, "complex": 4, "not_solved": 3, "frame_id": frame,
-            "created_at": at,
+            "created_at": at, "erased_at": None,
         }],
         "frames": [{
             "id": frame, "coalition_id": C, "member_id": "U2", "statement_id": stmt,
-            "statement": "heat", "perspective_ids": [persp], "created_at": at,
+            "statement": "heat", "perspective_ids": [persp], "created_at": at, "erased_at": None,
         }],
         "experiments": [{
             "id": exp, "coalition_id": C, "member_id": "U1", "title": "exp 2026-03-01",
             "action": "act", "intended_effect": "effect", "stakeholders": ["youth", "elders"],
             "partners": "library", "starts_on": "2026-03-01", "ends_on": "2026-03-31",
-            "measures": "count visits", "owner": "Ada", "created_at": at,
+            "measures": "count visits", "owner": "Ada", "created_at": at, "erased_at": None,
         }],
         "checkins": [{
             "id": chk, "coalition_id": C, "member_id": "U1", "experiment_id": exp,
             "citizen_impact": 4, "intended_seen": "yes", "unintended": "none",
-            "evidence": "photos", "decision": "continue", "round_id": None, "created_at": at,
+            "evidence": "photos", "decision": "continue", "round_id": None, "created_at": at, "erased_at": None,
             "effects": [
                 {"stakeholder": "youth", "rating": 5}, {"stakeholder": "elders", "rating": 3},
             ],
         }],
         "reflections": [{
             "id": refl, "coalition_id": C, "member_id": "U1", "principle": 4,
-            "text": "learned a lot", "created_at": at,
+            "text": "learned a lot", "created_at": at, "erased_at": None,
         }],
         "stories": [{
             "id": sto, "coalition_id": C, "member_id": "U1", "title": "shade",
             "body": "it worked", "consent": "share", "anonymous": False, "withdrawn_at": None,
-            "principles": [2, 5], "sectors": ["civil", "public"], "created_at": at,
+            "principles": [2, 5], "sectors": ["civil", "public"], "created_at": at, "erased_at": None,
         }],
     }
     assert at.endswith("+00:00")

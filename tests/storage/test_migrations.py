@@ -38,7 +38,7 @@ async def _schema(url: str) -> tuple[set[str], list]:
 
 
 async def test_upgrade_reaches_head_and_matches_the_models(blank_url: str) -> None:
-    assert migrate.head_revision() == "0011"
+    assert migrate.head_revision() == "0012"
     assert await migrate.current_revision(blank_url) is None
     await migrate.upgrade(blank_url)  # from inside this running event loop
     assert await migrate.current_revision(blank_url) == migrate.head_revision()
@@ -73,4 +73,4 @@ async def test_an_existing_database_keeps_its_rows_when_migrated(blank_url: str)
     finally:
         await engine.dispose()
     assert [r[0] for r in rows] == ["kept æøå"]
-    assert await migrate.current_revision(blank_url) == "0011"
+    assert await migrate.current_revision(blank_url) == "0012"

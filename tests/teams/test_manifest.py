@@ -136,13 +136,13 @@ def test_command_lists_advertise_what_the_bot_reads():
     flows = {word: flow for flow in all_flows() for word in flow.entries}
     reads = set(flows) | {"help", "cancel"}
     words = [word for word, _ in COMMANDS]
-    assert sorted(words + list(LEFT_OUT)) == sorted(reads) == sorted(CORE_TEXTS["commands"]) and len(reads) == 24
+    assert sorted(words + list(LEFT_OUT)) == sorted(reads) == sorted(CORE_TEXTS["commands"]) and len(reads) == 26
     assert words == list(MENU) and len(words) == MAX_COMMANDS and words[0] == "help" and words[-1] == "cancel"
     # Left out: what a member never needs to type (map follows join; impact is sent by the
-    # invitation's button; language and the web link are asked for once), and what only leaders and
-    # coordinators may use.
+    # invitation's button; language, the web link, a copy of one's data and its erasure are asked
+    # for once), and what only leaders and coordinators may use.
     assert LEFT_OUT == ("map", "impact", "digest", "dashboard", "schedule", "invite", "members", "add", "remove",
-                        "leader", "coalition", "coordinator", "language", "web")
+                        "leader", "coalition", "coordinator", "language", "web", "mydata", "forget")
     assert flows["map"] is flows["join"] and (flows["schedule"].role, flows["coordinator"].role) == (
         Role.LEADER, Role.COORDINATOR)
     assert {flows[w].role for w in ("members", "add", "remove")} == {Role.LEADER}
@@ -209,7 +209,8 @@ DANISH_TITLES = {
 }
 DANISH_LEFT_OUT = {"map": "kortlæg", "impact": "effekt", "digest": "overblik", "dashboard": "dashboard", "schedule": "tidsplan",
                    "invite": "inviter", "members": "medlemmer", "add": "tilføj", "remove": "fjern", "leader": "leder",
-                   "coalition": "koalition", "coordinator": "koordinator", "language": "sprog", "web": "web"}
+                   "coalition": "koalition", "coordinator": "koordinator", "language": "sprog", "web": "web",
+                   "mydata": "minedata", "forget": "glem"}
 
 
 @pytest.mark.parametrize("default,other", [("en", "da"), ("da", "en")])
