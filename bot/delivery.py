@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 MEMBER_KINDS_IN_QUIET = {"prompt", "checkin", "reminder", "digest"}  # wait for the member's day
 UNREPORTED = {"notice", "progress"}  # failures of these are logged, not reported to leaders
+NOTICE_GATHER = timedelta(minutes=1)  # leaders' summary of unreachable members waits for the rest
 MAX_ATTEMPTS = 6
 HEARTBEAT = timedelta(seconds=2)  # often: a new replica's share of the budgets applies soon
 ZONES_EVERY = timedelta(minutes=1)
@@ -227,7 +228,8 @@ class Delivery:
         if row.kind == "prompt":
             return await self.messages.prompt(payload, t), ""
         if row.kind == "notice":
-            return self.messages.notice(payload, t), ""
+            reply = await self.messages.notice(payload, row.coalition_id, member, t)
+            return (reply, "") if reply else (None, "nobody to report")
         if row.kind == "digest":
             if self.compose is None:
                 return None, "digests are not connected here"
@@ -271,23 +273,24 @@ class Delivery:
             return
         reason = error.reason if error.permanent else f"gave up after {row.attempts} attempts: {error.reason}"
         log.warning("delivery: row %s to %s failed: %s", row.id, row.target, reason)
-        await self.store.failed(row.id, self.worker, reason, now)
         kind, _, member = row.target.partition(":")
+        sender = await self._sender_for(member) if kind == "member" else None
+        await self.store.failed(row.id, self.worker, reason, now, sender.platform if sender else None)
         if kind == "member" and row.kind not in UNREPORTED:
-            await self._report(row, member, reason, now)
+            await self._report(row, member, sender, reason, now)
 
-    async def _report(self, row: Claimed, member: str, reason: str, now: datetime) -> None:
-        """Tell the coalition's leaders, once a day per member and reason."""
-        sender = await self._sender_for(member)
-        platform = sender.platform if sender else "chat"
+    async def _report(self, row: Claimed, member: str, sender: Sender | None, reason: str, now: datetime) -> None:
+        """Mark the member unreachable there, and tell the coalition's leaders: one summary of
+        the hour each, sent a little later so that a storm of refusals (an app removed from a
+        team) is one message listing everyone, not one message per member."""
         if sender is not None:
-            await self.store.mark_unreachable(platform, member, reason, now)
+            await self.store.mark_unreachable(sender.platform, member, reason, now)
         coalition = self.config.coalition(row.coalition_id)
-        leaders = [l for l in (coalition.leaders if coalition else ()) if l != member]
+        hour = now.replace(minute=0, second=0, microsecond=0)
         notes = [
-            Outgoing("notice", f"{member}:{reason[:40]}:{now.date().isoformat()}", f"member:{leader}",
-                     row.coalition_id, "notice", {"member": member, "platform": platform, "reason": reason}, now)
-            for leader in leaders
+            Outgoing(f"notice:{row.coalition_id}", hour.isoformat(), f"member:{leader}", row.coalition_id, "notice",
+                     {"since": hour.isoformat()}, now + NOTICE_GATHER)
+            for leader in (coalition.leaders if coalition else ()) if leader != member
         ]
         if notes and await self.store.enqueue(notes, now):
             self.wake.set()

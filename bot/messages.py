@@ -6,6 +6,7 @@ own, a channel's coalition's. Texts come from the library, like every flow's.
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime, timedelta
 from typing import Any, Mapping
 
 from bot.i18n import Texts
@@ -75,10 +76,28 @@ class Messages:
         blocks.append(Text(f"*{t('round.decisions')}*\n{lines}"))
         return Reply(blocks=tuple(blocks))
 
-    def notice(self, payload: Mapping[str, Any], t: Texts) -> Reply:
-        name = self.config.member(payload["member"])
-        return Reply.text(t("delivery.unreachable", name=name.name if name else payload["member"],
-                            platform=payload["platform"].capitalize(), reason=reason(payload["reason"], t)))
+    async def notice(self, payload: Mapping[str, Any], coalition_id: str, leader: str | None,
+                     t: Texts) -> Reply | None:
+        """Who of the coalition could not be reached in the hour from `since` (None: nobody
+        still to report); one member in a sentence, several as a list."""
+        if "member" in payload:  # queued before summaries: one member each
+            failed = [(payload["member"], payload["platform"], payload["reason"])]
+        else:
+            since = datetime.fromisoformat(payload["since"])
+            failed = [f for f in await self.store.failures(coalition_id, since, since + timedelta(hours=1))
+                      if f[0] != leader]
+        if not failed:
+            return None
+
+        def said(member: str, platform: str, why: str) -> dict[str, str]:
+            return {"name": self.config.names.get(member, member), "platform": platform.capitalize(), "reason": reason(why, t)}
+
+        if len(failed) == 1:
+            return Reply.text(t("delivery.unreachable", **said(*failed[0])))
+        coalition = self.config.coalition(coalition_id)
+        lines = [t("delivery.unreachable_many", count=len(failed), coalition=coalition.name if coalition else coalition_id)]
+        lines += [t("delivery.unreachable_line", **said(*f)) for f in failed]
+        return Reply.text("\n".join(lines))
 
     async def _experiment(self, round: RoundInfo, t: Texts) -> str:
         async with self.store.unit() as unit:

@@ -403,8 +403,14 @@ class Outbox(Protocol):
         """Back to the queue until `at` (a 429, a 5xx, or quiet hours: error None)."""
         ...
 
-    async def failed(self, id: int, worker: str, error: str, now: datetime) -> bool:
-        """Permanently failed: never retried."""
+    async def failed(self, id: int, worker: str, error: str, now: datetime, platform: str | None = None) -> bool:
+        """Permanently failed (on `platform`, where one was tried): never retried."""
+        ...
+
+    async def failures(self, coalition_id: str, since: datetime, until: datetime) -> list[tuple[str, str, str]]:
+        """Members of the coalition whose messages failed for good in [since, until): (member,
+        platform, reason), one per member (the first failure), oldest first; notices and
+        progress messages excepted, and erased members."""
         ...
 
     async def skipped(self, id: int, worker: str, reason: str, now: datetime) -> bool:

@@ -215,6 +215,8 @@ PROMPTS: dict[str, dict[str, str]] = {
     },
     "delivery": {
         "unreachable": "I could not reach {name} on {platform}: {reason}. They may need to install or unblock the app, or write to it once.",
+        "unreachable_many": "I could not reach {count} members of {coalition} in the last hour. They may need to install or unblock the app, or write to it once:",
+        "unreachable_line": "- {name} on {platform}: {reason}",
     },
     "reflect": {
         "pick": "Which principle would you like to reflect on?",

@@ -124,9 +124,26 @@ class SqlOutbox:
         aware(at)
         return await self._finish(id, worker, state=RETRY, due_at=at, error=error)
 
-    async def failed(self, id: int, worker: str, error: str, now: datetime) -> bool:
+    async def failed(self, id: int, worker: str, error: str, now: datetime, platform: str | None = None) -> bool:
         aware(now)
-        return await self._finish(id, worker, state=FAILED, error=error)
+        # due_at becomes when it failed: what a leaders' summary of the hour reads.
+        return await self._finish(id, worker, state=FAILED, error=error, due_at=now, platform=platform)
+
+    async def failures(self, coalition_id: str, since: datetime, until: datetime) -> list[tuple[str, str, str]]:
+        t = OutboxMessage
+        query = (
+            select(t.target, t.platform, t.error)
+            .where(t.state == FAILED, t.coalition_id == coalition_id, t.due_at >= since, t.due_at < until,
+                   t.target.like("member:%"), t.target.not_like("member:erased-%"),
+                   t.kind.not_in(("notice", "progress")))
+            .order_by(t.due_at, t.id)
+        )
+        found: dict[str, tuple[str, str, str]] = {}
+        async with self._begin() as db:
+            for target, platform, error in await db.execute(query):
+                member = target.partition(":")[2]
+                found.setdefault(member, (member, platform or "chat", error or ""))
+        return list(found.values())
 
     async def skipped(self, id: int, worker: str, reason: str, now: datetime) -> bool:
         aware(now)

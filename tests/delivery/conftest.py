@@ -104,4 +104,4 @@ def planner(store, config, clock):
 
 @pytest.fixture
 def delivery(store, config, clock, recorder, engine):
-    return Delivery(store, config, {"slack": recorder}, clock=clock, compose=engine.compose, worker="w1")
+    return Delivery(store, engine.config, {"slack": recorder}, clock=clock, compose=engine.compose, worker="w1")  # as serve: the live config

@@ -10,7 +10,7 @@ only English uses catches a Python literal that never went through the library.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -22,6 +22,7 @@ from adapters.teams import render as teams
 from bot.config import Config, load_config
 from bot.engine import Engine, dress
 from bot.messages import Messages
+from bot.ports import Outgoing
 from bot.types import Capabilities
 from bot.ui import Reply
 from flows.prompts import PRINCIPLES, PROMPTS, flat
@@ -195,8 +196,21 @@ async def outbox(engine: Engine, seen: Seen) -> None:
                await messages.invite(round, texts, reminder=True),
                await messages.progress(round, texts),
                await messages.summary(round, texts),
-               messages.notice({"member": "jonas", "platform": "slack", "reason": "account_inactive"}, texts)]
+               await messages.notice({"member": "jonas", "platform": "slack", "reason": "account_inactive"},
+                                     "unge-i-job", "demo", texts),
+               await messages.notice({"since": await _two_failed(engine)}, "unge-i-job", None, texts)]
     seen.replies([dress(r, texts) for r in replies], "outbox")
+
+
+async def _two_failed(engine: Engine) -> str:
+    """Two members' messages refused for good this hour: what a leaders' summary lists."""
+    now = datetime.now(timezone.utc)
+    store = engine.store
+    await store.enqueue([Outgoing("test", "1", f"member:{m}", "unge-i-job", "prompt", {}, now) for m in ("jonas", "demo")],
+                        now)
+    for row in await store.claim("w", now, 10, timedelta(minutes=1)):
+        await store.failed(row.id, "w", "account_inactive", now, "slack")
+    return now.replace(minute=0, second=0, microsecond=0).isoformat()
 
 
 async def test_a_danish_conversation_has_no_english(da_engine):
