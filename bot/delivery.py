@@ -51,12 +51,13 @@ class Delivery:
         lease: timedelta = timedelta(minutes=2),
         poll: float = 1.0,
         targets: frozenset[str] | None = None,
+        gather: timedelta = NOTICE_GATHER,
     ):
         self.store, self.config, self.senders, self.clock = store, config, dict(senders), clock
         self.messages = Messages(store, config)
         self.compose = compose  # runs a read-only command (digest) as a member
         self.worker = worker or f"worker-{uuid.uuid4().hex[:8]}"
-        self.concurrency, self.lease, self.poll = concurrency, lease, poll
+        self.concurrency, self.lease, self.poll, self.gather = concurrency, lease, poll, gather
         self.targets = targets  # only these rows (the terminal chat's one member), else all
         self.zones: Mapping[str, str] = {}
         self.wake = asyncio.Event()  # set when new rows were queued in this process
@@ -289,7 +290,7 @@ class Delivery:
         hour = now.replace(minute=0, second=0, microsecond=0)
         notes = [
             Outgoing(f"notice:{row.coalition_id}", hour.isoformat(), f"member:{leader}", row.coalition_id, "notice",
-                     {"since": hour.isoformat()}, now + NOTICE_GATHER)
+                     {"since": hour.isoformat()}, now + self.gather)
             for leader in (coalition.leaders if coalition else ()) if leader != member
         ]
         if notes and await self.store.enqueue(notes, now):

@@ -82,7 +82,8 @@ async def _serve(engine, settings: dict, host: str, port: int, sign_in: str | No
     senders["web"] = web_bot.sender
     delivery = Delivery(engine.store, engine.config, senders, compose=engine.compose,
                         poll=_seconds("COCREATE_POLL_SECONDS", 1.0),
-                        lease=timedelta(seconds=_seconds("COCREATE_LEASE_SECONDS", 120.0)))
+                        lease=timedelta(seconds=_seconds("COCREATE_LEASE_SECONDS", 120.0)),
+                        gather=timedelta(seconds=_seconds("COCREATE_NOTICE_SECONDS", 60.0)))
     scheduling = Scheduling(Planner(engine.store, engine.config, platforms=frozenset(senders)), delivery,
                             _leader_lock(engine.store), tick=_seconds("COCREATE_TICK_SECONDS", 20.0),
                             progress=_seconds("COCREATE_PROGRESS_SECONDS", 5.0))

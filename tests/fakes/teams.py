@@ -96,6 +96,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 from jwt.algorithms import RSAAlgorithm
 
+from tests.fakes.teams_client import personal_conversation_id
 from tests.fakes.threaded import ThreadedServer
 
 __all__ = [
@@ -234,6 +235,7 @@ class FakeConnector(ThreadedServer):
         self._tenant_kinds: tuple[str, ...] = (*WRITE_KINDS, "create")
         self._tenant_window: deque[float] = deque()
         self._overrides: dict[str, Any] = {}
+        self._refused: dict[str, _Fault] = {}  # user id -> how every chat with them is refused
         self._conversations: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
         self._activity_ids = itertools.count(1_700_000_000_000)
         self._ids = itertools.count(1)
@@ -520,6 +522,23 @@ class FakeConnector(ThreadedServer):
         """How many calls (of `kind`, or any) were answered 429."""
         return sum(1 for c in self.calls(kind) if c.answered == 429)
 
+    def refuse(self, users: Iterable[str], status: int = 403, error_code: str = "ConversationBlockedByUser") -> None:
+        """From now on, refuse opening or writing to a 1:1 chat with any of `users` (an app
+        removed or blocked: Teams answers every such call the same way)."""
+        for user in users:
+            self._refused[user] = _Fault("fail", status, error_code)
+
+    def _refusal_for(self, call: Call) -> _Fault | None:
+        if call.kind == "create" and isinstance(call.body, dict):
+            users = [m.get("id") for m in call.body.get("members") or []]
+        elif call.kind in ("send", "reply"):
+            users = [u for u in self._refused if call.conversation_id == personal_conversation_id(u)]
+            users += [m.get("id") for m in self.members.get(call.conversation_id or "", [])
+                      if (call.conversation_id or "").startswith("a:new-")]
+        else:
+            return None
+        return next((self._refused[u] for u in users if u in self._refused), None)
+
     def respond(self, kind: str, answer: Any | Callable[[Call], Any], status: int = 200) -> None:
         """Replace the default answer of `kind` (a JSON body, or a function of the call)."""
         self._overrides[kind] = (answer, status)
@@ -559,6 +578,7 @@ class FakeConnector(ThreadedServer):
             fault = _Fault("fail", 429, retry_after=retry_after)
         if fault and fault.kind == "slow":
             await asyncio.sleep(fault.seconds)
+        fault = fault or self._refusal_for(call)
         if fault and fault.kind == "fail":
             return self._answer(call, fault.status, self._error(call, fault), retry_after=fault.retry_after)
         if (
