@@ -139,6 +139,10 @@ class Delivery:
             return await self._to_channel(row, who)
         sender = await self._sender_for(who)
         if sender is None:
+            gone = self._gone(who)
+            if gone:  # the app was removed where they were: cancelled, and nobody is told again
+                await self.store.skipped(row.id, self.worker, gone, now)
+                return
             raise DeliveryError("no_platform", permanent=True)  # no chat platform of theirs is connected
         if row.kind in MEMBER_KINDS_IN_QUIET:
             grace = timedelta(hours=self.config.delivery.grace_hours)
@@ -310,6 +314,15 @@ class Delivery:
         if reaching:
             return self.senders[reaching[0]]
         return next((s for p, s in self.senders.items() if p not in platforms and s.reaches(member_id)), None)
+
+    def _gone(self, member_id: str) -> str | None:
+        """Why the app can no longer reach the member where it did (uninstalled there)."""
+        for platform, sender in self.senders.items():
+            gone = getattr(sender, "gone", None)
+            reason = gone(member_id) if gone else None
+            if reason:
+                return f"{platform}: {reason}"
+        return None
 
     def _deliverable(self, member_id: str, coalition_id: str, now: datetime) -> datetime:
         zone = ZoneInfo(self.zones.get(member_id) or self.config.zone_of(coalition_id))

@@ -569,7 +569,25 @@ class Privacy(Protocol):
         ...
 
 
-class Store(References, Membership, Outbox, Schedules, Privacy, Protocol):
+class Departures(Protocol):
+    """Where the app was removed (storage.departures): a Slack workspace, a Teams user."""
+
+    async def depart(self, platform: str, scope: str, reason: str, now: datetime, *, tenant: str | None = None,
+                     user: str | None = None, conversation: str | None = None) -> list[str]:
+        """Delete the references of `tenant`, `user` or `conversation` and record the departure;
+        the members left with no reference on the platform."""
+        ...
+
+    async def departures(self, platform: str) -> dict[str, tuple[str, tuple[str, ...]]]:
+        """scope -> (reason, members reached only there)."""
+        ...
+
+    async def back(self, platform: str, scope: str) -> bool:
+        """The app is there again: the departure ends (True if there was one)."""
+        ...
+
+
+class Store(References, Membership, Outbox, Schedules, Privacy, Departures, Protocol):
     """The database. Its `References` methods each run in a transaction of their own;
     use a `Unit`'s to save a reference together with the rest of a turn."""
 

@@ -617,3 +617,15 @@ class ErasureRow(Base):
     reason: Mapped[str] = mapped_column(String(32))
     counts: Mapped[dict[str, Any]]
 
+
+class DepartureRow(Base):
+    """Where the app was removed (storage.departures): a Slack workspace, or a Teams user;
+    `members` were reached only there."""
+
+    __tablename__ = "departures"
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    scope: Mapped[str] = mapped_column(ID, primary_key=True)
+    reason: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+    members: Mapped[list[str]] = mapped_column(JSON)
+

@@ -28,6 +28,7 @@ from storage.models import (
     CoalitionChangeRow,
     ConversationRefRow,
     CoordinatorGrantRow,
+    DepartureRow,
     ErasureRow,
     ExperimentRow,
     FlowStateRow,
@@ -196,6 +197,11 @@ async def erase(db: AsyncConnection, member_id: str, by: str, now: datetime) -> 
         counts["person"] += result.rowcount or 0
     for model, column in _ACTS:
         await db.execute(update(model).where(getattr(model, column) == member_id).values({column: alias}))
+    for platform, scope, members in await db.execute(select(DepartureRow.platform, DepartureRow.scope,
+                                                            DepartureRow.members)):
+        if member_id in (members or ()):
+            await db.execute(update(DepartureRow).where(DepartureRow.platform == platform, DepartureRow.scope == scope)
+                             .values(members=[m for m in members if m != member_id]))
 
     counts = {k: n for k, n in counts.items() if n}
     if counts:

@@ -33,7 +33,7 @@ from bot.ports import (
 )
 from bot.types import ConversationRef
 from bot.people import NONE, Changes, Identity
-from storage import dashboard, digest as digests, people, privacy, web
+from storage import dashboard, departures, digest as digests, people, privacy, web
 from storage.db import aware, create_engine, dialect_insert, jsonable
 from storage.models import (
     MemberLanguage,
@@ -170,6 +170,22 @@ class SqlStore(SqlOutbox, SqlSchedules):
     async def changes_version(self) -> int:
         async with self._turn(), self.engine.connect() as connection:
             return await people.version(connection)
+
+    # -- Departures -------------------------------------------------------------------
+
+    async def depart(self, platform: str, scope: str, reason: str, now: datetime, *, tenant: str | None = None,
+                     user: str | None = None, conversation: str | None = None) -> list[str]:
+        async with self._begin() as connection:
+            return await departures.depart(connection, platform, scope, reason, now, tenant=tenant, user=user,
+                                           conversation=conversation)
+
+    async def departures(self, platform: str) -> dict[str, tuple[str, tuple[str, ...]]]:
+        async with self._turn(), self.engine.connect() as connection:
+            return await departures.departures(connection, platform)
+
+    async def back(self, platform: str, scope: str) -> bool:
+        async with self._begin() as connection:
+            return await departures.back(connection, platform, scope)
 
     # -- Privacy ------------------------------------------------------------------------
 

@@ -94,6 +94,9 @@ class SlackBot:
         self._referenced: dict[tuple[str, str], float] = {}
         self._profiled: dict[str, float] = {}
         self._asked: dict[str, float] = {}  # Slack user id or email -> when we last asked who it is
+        # Team -> (why, members reached only there) where the app was uninstalled; read at the
+        # first event, kept by the outbox's sender (refresh) for other replicas' news.
+        self.departures: dict[str, tuple[str, tuple[str, ...]]] | None = None
         self._no_email_scope = False
         self._zones: dict[str, str] = {}
         self._locales: dict[str, str | None] = {}
@@ -302,17 +305,34 @@ class SlackBot:
         enterprise = body.get("enterprise_id")
         # An org-wide install is stored without a team id.
         team = None if context.get("is_enterprise_install") else events.team_of(body)
+        kind = event.get("type")
+        bot_gone = kind == "app_uninstalled" or bool((event.get("tokens") or {}).get("bot"))
         if store is None:
-            log.warning("slack: %s for team %s; remove SLACK_BOT_TOKEN to stop", event.get("type"), team)
-            return
-        if event.get("type") == "tokens_revoked":
-            for _ in (event.get("tokens") or {}).get("bot") or []:
+            log.warning("slack: %s for team %s; remove SLACK_BOT_TOKEN to stop", kind, team)
+        elif kind == "tokens_revoked":
+            if bot_gone:
                 await store.async_delete_bot(enterprise_id=enterprise, team_id=team)
             for user in (event.get("tokens") or {}).get("oauth") or []:
                 await store.async_delete_installation(enterprise_id=enterprise, team_id=team, user_id=user)
+            log.info("slack: removed the tokens of team %s (%s)", team, kind)
         else:
             await store.async_delete_all(enterprise_id=enterprise, team_id=team)
-        log.info("slack: removed the tokens of team %s (%s)", team, event.get("type"))
+            log.info("slack: removed the tokens of team %s (%s)", team, kind)
+        if bot_gone and team:
+            # Its addresses go, and what the outbox still had for members reached only there is
+            # skipped with the reason: leaders are not told about each of them.
+            gone = await self.engine.store.depart(events.PLATFORM, team, kind, datetime.now(timezone.utc), tenant=team)
+            self.departures = await self.engine.store.departures(events.PLATFORM)
+            log.warning("slack: the app left team %s (%s): %d member(s) reached only there", team, kind, len(gone))
+
+    async def _arrived(self, team: str) -> None:
+        """An event from a team the app had left: it is back (reinstalled)."""
+        if self.departures is None:
+            self.departures = await self.engine.store.departures(events.PLATFORM)
+        if team in self.departures:
+            await self.engine.store.back(events.PLATFORM, team)
+            self.departures = await self.engine.store.departures(events.PLATFORM)
+            log.warning("slack: the app is back in team %s", team)
 
     async def on_error(self, error, body) -> None:
         log.error("slack: listener failed: %s", error, exc_info=error)
@@ -320,6 +340,7 @@ class SlackBot:
     # -- delivery ------------------------------------------------------------------------
 
     async def _run(self, client: AsyncWebClient, event: Event, origin: Origin) -> None:
+        await self._arrived(event.ref.tenant)
         await self._recognise(client, event.ref)
         try:
             replies = await self.engine.handle(event, CAPABILITIES)

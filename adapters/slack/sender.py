@@ -111,7 +111,19 @@ class SlackSender(Budgeted):
     # -- Sender ----------------------------------------------------------------------------
 
     def reaches(self, member_id: str) -> bool:
-        return bool(self.config.address(member_id, PLATFORM))
+        return bool(self.config.address(member_id, PLATFORM)) and self.gone(member_id) is None
+
+    def gone(self, member_id: str) -> str | None:
+        """Why the member cannot be reached on Slack any more: the app was uninstalled from
+        their workspace (with one workspace: from the workspace)."""
+        for reason, members in (self.bot.departures or {}).values():
+            if not self.oauth or member_id in members:
+                return reason
+        return None
+
+    async def refresh(self) -> None:
+        """Where the app was uninstalled (the delivery loop asks every heartbeat)."""
+        self.bot.departures = await self.store.departures(PLATFORM)
 
     async def to_member(self, member_id: str, reply: Reply, tag: str) -> Delivered:
         user = self._user(member_id)

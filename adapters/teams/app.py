@@ -104,6 +104,9 @@ class TeamsBot:
         self._zones: dict[str, str] = {}  # member id -> the time zone this process last saved
         self._locales: dict[str, str] = {}  # member id -> the locale this process last saved
         self._asked: dict[str, float] = {}  # Teams user id -> when we last asked the roster who they are
+        # "user:<id>" or "team:<id>" -> (why, members left with no address) where the app was
+        # removed; read at the first event, kept by the outbox's sender (refresh).
+        self.departures: dict[str, tuple[str, tuple[str, ...]]] | None = None
         if not settings.authenticated:
             log.warning("Teams: authentication is OFF (TEAMS_LOCAL_TESTING): only for a machine nobody else can reach")
 
@@ -140,6 +143,10 @@ class TeamsBot:
     async def on_turn(self, turn: TurnContext) -> None:
         activity = turn.activity
         ref = events.reference(activity)
+        if activity.type == ActivityTypes.installation_update and (activity.action or "").startswith("remove"):
+            await self._on_removed(ref)  # nothing of this turn is kept: the app is gone there
+            return
+        await self._arrived(ref)
         await self._recognise(turn, ref.user, ref.tenant)
         await self._remember(ref)
         if activity.type == ActivityTypes.message:
@@ -231,9 +238,50 @@ class TeamsBot:
             return
         self._locales[member] = locale
 
+    async def _on_removed(self, ref: ConversationRef) -> None:
+        """The app uninstalled from a member's personal scope, or removed from a team: those
+        addresses go, and the members left with none are skipped by the outbox with the reason
+        (leaders are not told about each of them)."""
+        now = _now()
+        if ref.extra.get("kind") == "personal":
+            gone = await self.engine.store.depart(events.PLATFORM, f"user:{ref.user}", "removed the app", now,
+                                                  user=ref.user, conversation=ref.conversation)
+        else:
+            team = ref.extra.get("team") or ref.conversation
+            gone = await self.engine.store.depart(events.PLATFORM, f"team:{team}", "removed from the team", now,
+                                                  conversation=ref.conversation)
+        self.departures = await self.engine.store.departures(events.PLATFORM)
+        log.warning("teams: the app was removed (%s): %d member(s) now unreachable in Teams",
+                    ref.extra.get("kind"), len(gone))
+
+    async def _left(self, ref: ConversationRef, users: list[str]) -> None:
+        """Members removed from the team: its address for each goes."""
+        now = _now()
+        for user in users:
+            await self.engine.store.depart(events.PLATFORM, f"user:{user}", "left the team", now,
+                                           user=user, conversation=ref.conversation)
+        self.departures = await self.engine.store.departures(events.PLATFORM)
+
+    async def _arrived(self, ref: ConversationRef) -> None:
+        """A message or an install from where the app had been removed: it is back."""
+        if self.departures is None:
+            self.departures = await self.engine.store.departures(events.PLATFORM)
+        scopes = [s for s in (f"user:{ref.user}", f"team:{ref.extra.get('team') or ref.conversation}")
+                  if s in self.departures]
+        for scope in scopes:
+            await self.engine.store.back(events.PLATFORM, scope)
+        if scopes:
+            self.departures = await self.engine.store.departures(events.PLATFORM)
+
     async def _on_install(self, turn: TurnContext, ref: ConversationRef) -> None:
         activity = turn.activity
         bot = activity.recipient.id if activity.recipient else None
+        removed = [m.id for m in activity.members_removed or [] if m.id != bot]
+        if removed and ref.extra.get("kind") != "personal":
+            await self._left(ref, removed)
+        if any(m.id == bot for m in activity.members_removed or []):
+            await self._on_removed(ref)  # the bot itself taken out of the team
+            return
         bot_added = any(m.id == bot for m in activity.members_added or []) or activity.action == "add"
         added = [m for m in activity.members_added or [] if m.id != bot]
         if bot_added and ref.extra.get("kind") != "personal":

@@ -61,7 +61,16 @@ class TeamsSender(Budgeted):
     # -- Sender ----------------------------------------------------------------------------
 
     def reaches(self, member_id: str) -> bool:
-        return bool(self.config.address(member_id, events.PLATFORM))
+        return bool(self.config.address(member_id, events.PLATFORM)) and self.gone(member_id) is None
+
+    def gone(self, member_id: str) -> str | None:
+        """Why the member cannot be reached in Teams any more: they removed the app, or left
+        the team it reached them through, and no other address of theirs is left."""
+        return next((reason for reason, members in (self.bot.departures or {}).values() if member_id in members), None)
+
+    async def refresh(self) -> None:
+        """Where the app was removed (the delivery loop asks every heartbeat)."""
+        self.bot.departures = await self.store.departures(events.PLATFORM)
 
     async def to_member(self, member_id: str, reply: Reply, tag: str) -> Delivered:
         if not self.reaches(member_id):

@@ -1,5 +1,6 @@
 """Members' data rights: a contribution's text can be erased (`erased_at`) while the row stays
-counted, and every erasure leaves an audit record without personal data.
+counted, and every erasure leaves an audit record without personal data; where the app was
+uninstalled (`departures`).
 
 Revision ID: 0012
 Revises: 0011
@@ -36,9 +37,19 @@ def upgrade() -> None:
         sa.Column("counts", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_erasures"),
     )
+    op.create_table(
+        "departures",
+        sa.Column("platform", sa.String(32), nullable=False),
+        sa.Column("scope", sa.String(255), nullable=False),
+        sa.Column("reason", sa.String(64), nullable=False),
+        sa.Column("at", UTCDateTime(), nullable=False),
+        sa.Column("members", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("platform", "scope", name="pk_departures"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("departures")
     op.drop_table("erasures")
     for table in CONTRIBUTIONS:
         with op.batch_alter_table(table) as batch:
