@@ -62,8 +62,14 @@ async def open_engine(config):
     from storage.migrate import current_revision, head_revision
     from storage.repository import open_store
 
+    from bot.ports import StorageUnavailable
+
     url = database_url()
-    if await current_revision(url) != head_revision():
+    try:
+        current = await current_revision(url)
+    except StorageUnavailable as error:
+        raise click.ClickException(f"cannot use the database ({_safe(url)}): {error}")
+    if current != head_revision():
         raise click.ClickException(
             "the database is not set up or not up to date. Run `cocreate db upgrade` (or `make run`)."
         )
@@ -179,12 +185,17 @@ def serve(config_file: str | None, port: int, host: str) -> None:
     health at /healthz and /readyz."""
     from bot.serve import serve as run_server, platform_settings
 
+    from bot.ports import StorageUnavailable
+
     config = load(config_file)
     settings = platform_settings()
     try:
         asyncio.run(run_server(config, settings, host, port, reload=lambda: read_config(config_file)))
     except KeyboardInterrupt:
         pass
+    except StorageUnavailable as error:  # at start: a read-only disk, a server that is not there
+        raise click.exceptions.Exit(_fail(f"cocreate serve: cannot use the database ({_safe(database_url())}): "
+                                          f"{error}. Nothing was started."))
 
 
 @cli.command()

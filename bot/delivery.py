@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from bot.engine import dress
 from bot.i18n import Texts
 from bot.messages import Messages
-from bot.ports import Claimed, Delivered, DeliveryError, Outgoing, Sender, Store
+from bot.ports import Claimed, Delivered, DeliveryError, Outgoing, Sender, StorageUnavailable, Store
 from bot.timing import deliverable, utcnow
 from bot.ui import Reply
 
@@ -70,14 +70,25 @@ class Delivery:
     async def run(self, stop: asyncio.Event) -> None:
         beat = datetime.min.replace(tzinfo=timezone.utc)
         every = min(HEARTBEAT, self.lease / 3)  # renew well before a lease could run out
+        away: str | None = None  # why the database cannot be used, while it cannot
         while not stop.is_set():
             now = self.clock()
-            if now - beat >= every:
-                beat = now
-                await self._heartbeat(now)
             free = self.concurrency - len(self._tasks)
             self.wake.clear()  # before claiming, so news that comes during the claim is not missed
-            rows = await self.store.claim(self.worker, now, free, self.lease, self.targets) if free > 0 else []
+            try:
+                if now - beat >= every:
+                    await self._heartbeat(now)
+                    beat = now
+                rows = await self.store.claim(self.worker, now, free, self.lease, self.targets) if free > 0 else []
+            except StorageUnavailable as error:  # a restart, a full disk: wait, and say so once
+                if away is None:
+                    log.warning("delivery: paused: %s", error)
+                away, rows = str(error), []
+                await _first(stop.wait(), timeout=self.poll)
+                continue
+            if away is not None:
+                log.warning("delivery: resumed (the database is back)")
+                away = None
             for row in rows:
                 self._holding.add(row.id)
                 task = asyncio.ensure_future(self.deliver(row))
@@ -125,12 +136,19 @@ class Delivery:
 
     async def deliver(self, row: Claimed) -> None:
         try:
-            await self._deliver(row)
-        except DeliveryError as error:
-            await self._failed_send(row, error)
-        except Exception as error:  # a bug or an outage: the row is kept and retried
-            log.exception("delivery: row %s (%s) failed unexpectedly", row.id, row.kind)
-            await self._failed_send(row, DeliveryError(f"internal error: {type(error).__name__}"))
+            try:
+                await self._deliver(row)
+            except DeliveryError as error:
+                await self._failed_send(row, error)
+            except StorageUnavailable:
+                raise
+            except Exception as error:  # a bug or an outage: the row is kept and retried
+                log.exception("delivery: row %s (%s) failed unexpectedly", row.id, row.kind)
+                await self._failed_send(row, DeliveryError(f"internal error: {type(error).__name__}"))
+        except StorageUnavailable as error:
+            # Its lease runs out and it is claimed again; a send that had gone through is
+            # found (Slack's history) before it is sent a second time.
+            log.warning("delivery: row %s left for later: %s", row.id, error)
 
     async def _deliver(self, row: Claimed) -> None:
         now = self.clock()

@@ -24,7 +24,7 @@ from bot.config import Live
 from bot.flow import Context, Done, Flow, Go, Invalid, Outcome
 from bot.i18n import SUPPORTED, Texts
 from bot.people import Identity, normal_email
-from bot.ports import FlowState, StaleState, Store, Unit
+from bot.ports import FlowState, StaleState, StorageUnavailable, Store, Unit
 from bot.records import Erasure, MembershipChange
 from bot.timing import utcnow
 from bot.types import (
@@ -105,6 +105,11 @@ class Engine:
                 # Another event moved this conversation on between our read and write;
                 # everything we wrote was rolled back, so handling it again is safe.
                 continue
+            except StorageUnavailable as error:
+                # Nothing of this turn was saved (nor the event marked handled): the member is
+                # asked to send it again, and a platform's own retry will be handled afresh.
+                log.warning("event %s not handled: %s", event.event_id, error)
+                return [Reply.text(self.texts(self.actor(event.ref)).t("engine.unavailable"))]
         return [Reply.text(self.texts(self.actor(event.ref)).t("engine.busy"))]
 
     def texts(self, actor: Actor) -> Texts:

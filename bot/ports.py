@@ -23,6 +23,11 @@ from bot.records import MemberProfile, Record
 from bot.types import ConversationRef
 
 
+class StorageUnavailable(Exception):
+    """The database cannot be written or reached just now (a full or read-only disk, a server
+    restarting): nothing of the unit was saved; try again later. `str()` says why, briefly."""
+
+
 class StaleState(Exception):
     """The flow state changed under us (another event won the race); retry or re-ask."""
 

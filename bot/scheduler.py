@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.ports import SENT, Outgoing, RoundInfo, Store
+from bot.ports import SENT, Outgoing, RoundInfo, StorageUnavailable, Store
 from bot.timing import DEFAULT_ANCHOR, fire_time, occurrences, period_index, utcnow
 
 log = logging.getLogger(__name__)
@@ -245,6 +245,8 @@ class Scheduling:
                 self.leading = leading
             if leading and await self.planner.tick():
                 self.delivery.wake.set()
+        except StorageUnavailable as error:
+            log.warning("scheduler: not planning now: %s; trying again at the next tick", error)
         except Exception:
             log.exception("scheduler: planning failed; trying again at the next tick")
 
@@ -258,5 +260,7 @@ class Scheduling:
     async def _refresh_now(self) -> None:
         try:
             await self.delivery.refresh_progress()
+        except StorageUnavailable as error:
+            log.warning("scheduler: progress messages not refreshed: %s", error)
         except Exception:
             log.exception("scheduler: refreshing progress messages failed")

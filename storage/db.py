@@ -13,6 +13,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from bot.ports import StorageUnavailable
+
 DEFAULT_SQLITE_PATH = Path("var") / "cocreate.db"
 
 
@@ -26,11 +28,60 @@ def default_database_url() -> str:
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine; SQLite connections get the pragmas and locking we rely on."""
+    """An async engine; SQLite connections get the pragmas and locking we rely on, and a
+    database that cannot be written or reached raises `StorageUnavailable`."""
     engine = create_async_engine(make_url(url), **kwargs)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
+    event.listen(engine.sync_engine, "handle_error", _unavailable)
+    event.listen(engine.sync_engine, "do_connect", _connect)
     return engine
+
+
+# What the driver says when the database cannot be used at all (not a bug of ours), and how
+# we say it in one log line.
+_UNAVAILABLE = (
+    ("database or disk is full", "the disk is full"),
+    ("readonly database", "the database is read-only"),
+    ("unable to open database file", "the database file cannot be opened"),
+    ("disk i/o error", "disk I/O error"),
+    ("starting up", "the database server is starting up"),
+    ("shutting down", "the database server is shutting down"),
+    ("administrator command", "the database server closed the connection"),
+    ("connection refused", "the database server refuses connections"),
+    ("connection was closed", "the database connection was lost"),
+    ("connection is closed", "the database connection was lost"),
+    ("connection reset", "the database connection was lost"),
+)
+
+
+def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+    """Open a connection; one the server refuses (down, restarting) is `StorageUnavailable`
+    (SQLAlchemy's handle_error does not see errors of the driver's own connect)."""
+    try:
+        return dialect.connect(*cargs, **cparams)
+    except StorageUnavailable:
+        raise
+    except Exception as error:
+        said = f"{type(error).__name__}: {error}".lower()
+        reason = next((why for text, why in _UNAVAILABLE if text in said), None)
+        if reason is None and isinstance(error, OSError):
+            reason = "the database server refuses connections"
+        if reason is None:
+            raise
+        raise StorageUnavailable(reason) from error
+
+
+def _unavailable(context: Any) -> None:
+    """SQLAlchemy's handle_error hook: a full or read-only disk, or a database server that is
+    away, becomes `StorageUnavailable` (handled: one log line, the member asked to send again)."""
+    error = context.original_exception
+    said = f"{type(error).__name__}: {error}".lower()
+    reason = next((why for text, why in _UNAVAILABLE if text in said), None)
+    if reason is None and (context.is_disconnect or isinstance(error, (ConnectionError, OSError))):
+        reason = "the database connection was lost"
+    if reason is not None:
+        raise StorageUnavailable(reason) from error
 
 
 def dialect_insert(connection: AsyncConnection, model: Any) -> Insert:

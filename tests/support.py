@@ -145,3 +145,41 @@ def stop_server(server: Server) -> None:
     logs = server.logs()
     leaked = [f"{secret[:4]}…" for secret in server.secrets if secret in logs]
     assert not leaked, f"a secret given to the server is in its log: {leaked}"
+    emails = sorted(set(EMAIL_IN_LOG.findall(logs)))
+    assert not emails, f"an email address is in the server's log: {emails}"
+    said = [text for text in _members_words(server.database_url) if text in logs]
+    assert not said, f"what members wrote is in the server's log: {said[:3]}"
+
+
+# Not Teams conversation ids ("19:…@thread.tacv2", "19:…@unq.gbl.spaces"), which look alike.
+EMAIL_IN_LOG = re.compile(r"[\w.+-]+@(?!thread\.|unq\.gbl\.)[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}", re.IGNORECASE)
+# A member's words, long enough not to be a common word of a log line.
+WORDS_SHOWN = 8
+
+
+def _members_words(database_url: str) -> list[str]:
+    """Everything members wrote that the server's database holds: their answers' and stories'
+    text, what they bring and their organisation (no log line may quote any of it)."""
+    from sqlalchemy import select
+
+    from storage.models import Member
+    from storage.privacy import CONTRIBUTIONS
+    from storage.repository import open_store
+    from tests.conftest import run_async
+
+    async def read() -> list[str]:
+        store = open_store(database_url)
+        try:
+            async with store.engine.connect() as db:
+                found: list[str] = []
+                for model, texts in CONTRIBUTIONS.values():
+                    for field in texts:
+                        found += await db.scalars(select(getattr(model, field)))
+                found += await db.scalars(select(Member.brings))
+                return [t.strip() for t in found if t and len(t.strip()) >= WORDS_SHOWN]
+        except Exception:  # a test that dropped or never migrated its database
+            return []
+        finally:
+            await store.close()
+
+    return run_async(read())

@@ -44,6 +44,7 @@ from adapters.slack import events, render
 from adapters.slack.events import Origin
 from adapters.slack.settings import SlackSettings, SlackSettingsError
 from bot.engine import Engine
+from bot.faults import logged
 from bot.i18n import language_code
 from bot.types import ActionRef, Capabilities, ConversationRef, Event
 from bot.ui import Ask, File, Kind, Reply, Text
@@ -368,7 +369,7 @@ class SlackBot:
         try:
             member_id = await self.engine.recognise(events.PLATFORM, ref.user, email, "users.info", ref.tenant)
         except Exception:
-            log.exception("slack: could not store who %s is", ref.user)
+            logged(log, "slack: could not store who %s is", ref.user)
             return
         self._profiled[member_id] = now
         await self._keep_profile(profile, member_id)
@@ -442,7 +443,7 @@ class SlackBot:
         try:
             await self.engine.store.save_reference(ref, member_id, "personal", datetime.now(timezone.utc))
         except Exception:
-            log.exception("slack: could not save the address of %s", member_id)
+            logged(log, "slack: could not save the address of %s", member_id)
 
     async def _profile(self, client: AsyncWebClient, user: str) -> dict | None:
         """A member's Slack profile (users.info), or None with one log line."""
@@ -464,14 +465,14 @@ class SlackBot:
                 await self.engine.store.save_locale(member_id, locale, datetime.now(timezone.utc))
                 self._locales[member_id] = locale
             except Exception:
-                log.exception("slack: could not save the locale of %s", member_id)
+                logged(log, "slack: could not save the locale of %s", member_id)
         zone = _zone(profile.get("tz"))
         if zone is None or self._zones.get(member_id) == zone:
             return
         try:
             await self.engine.store.save_zone(member_id, zone, events.PLATFORM, datetime.now(timezone.utc))
         except Exception:
-            log.exception("slack: could not save the time zone of %s", member_id)
+            logged(log, "slack: could not save the time zone of %s", member_id)
             return
         self._zones[member_id] = zone
 

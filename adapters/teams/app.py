@@ -31,6 +31,8 @@ from adapters.teams import events, render
 from adapters.teams.auth import ReusingAuthentication
 from adapters.teams.settings import TeamsSettings
 from bot.engine import Engine, dress
+from bot.faults import logged
+from bot.ports import StorageUnavailable
 from bot.messages import reason as said_reason, recipient_texts
 from bot.types import Capabilities, ConversationRef
 from bot.ui import Ask, Context, Reply, Text
@@ -205,12 +207,15 @@ class TeamsBot:
         try:
             await self.engine.recognise(events.PLATFORM, account.id, email, "roster", tenant)
         except Exception:
-            log.exception("teams: could not store who %s is", account.id)
+            logged(log, "teams: could not store who %s is", account.id)
 
     async def _remember(self, ref: ConversationRef) -> None:
         """Store the reference on every turn: it is what lets us write to this member later."""
         member = self.engine.actor(ref).member_id
-        await self.engine.store.save_reference(ref, member, ref.extra.get("kind", "personal"), _now())
+        try:
+            await self.engine.store.save_reference(ref, member, ref.extra.get("kind", "personal"), _now())
+        except StorageUnavailable as error:  # the turn goes on: the engine says what it can
+            log.warning("teams: the address of %s not saved: %s", member, error)
 
     async def _learn_zone(self, activity: Activity, ref: ConversationRef) -> None:
         """Keep a member's time zone from their Teams client: a write only when it changed."""
@@ -221,7 +226,7 @@ class TeamsBot:
         try:
             await self.engine.store.save_zone(member, zone, events.PLATFORM, _now())
         except Exception:
-            log.exception("teams: could not save the time zone of %s", member)
+            logged(log, "teams: could not save the time zone of %s", member)
             return
         self._zones[member] = zone
 
@@ -234,7 +239,7 @@ class TeamsBot:
         try:
             await self.engine.store.save_locale(member, locale, _now())
         except Exception:
-            log.exception("teams: could not save the locale of %s", member)
+            logged(log, "teams: could not save the locale of %s", member)
             return
         self._locales[member] = locale
 

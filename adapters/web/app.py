@@ -40,7 +40,7 @@ from bot.answers import clean
 from bot.engine import Engine, chrome
 from bot.i18n import Texts, language_code
 from bot.people import EMAIL
-from bot.ports import DeliveryError, WebAccess, WebPerson
+from bot.ports import DeliveryError, StorageUnavailable, WebAccess, WebPerson
 from bot.tokens import digest, new_token
 from bot.types import ActionRef, Capabilities, ConversationRef, Interaction, Message
 from bot.ui import Reply, Text
@@ -117,6 +117,11 @@ class WebBot:
                 raise
             except Answer as answer:
                 return answer.response
+            except StorageUnavailable as error:  # nothing was saved: say so, and to try again
+                log.warning("web: %s %s not handled: %s", request.method, request.path, error)
+                texts = self._texts(request)
+                return self._notice(request, texts, texts.t("web.form_expired_title"),
+                                    [texts.t("engine.unavailable")], status=503, home=True)
             except Exception:
                 log.exception("web: %s %s failed", request.method, request.path)
                 texts = self._texts(request)
