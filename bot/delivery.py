@@ -31,6 +31,10 @@ MEMBER_KINDS_IN_QUIET = {"prompt", "checkin", "reminder", "digest"}  # wait for 
 UNREPORTED = {"notice", "progress"}  # failures of these are logged, not reported to leaders
 NOTICE_GATHER = timedelta(minutes=1)  # leaders' summary of unreachable members waits for the rest
 MAX_ATTEMPTS = 6
+# While a platform keeps failing (5xx, no answer, for OUTAGE_AFTER recipients) its messages are
+# retried however often, for up to this long: an outage of minutes or hours loses nothing.
+OUTAGE = timedelta(hours=6)
+OUTAGE_AFTER = 3  # recipients failing with no success between make it an outage (not one member's trouble)
 HEARTBEAT = timedelta(seconds=2)  # often: a new replica's share of the budgets applies soon
 ZONES_EVERY = timedelta(minutes=1)
 
@@ -64,6 +68,8 @@ class Delivery:
         self._tasks: set[asyncio.Task] = set()
         self._holding: set[int] = set()  # ids of the rows being sent by this worker
         self._zones_at = datetime.min.replace(tzinfo=timezone.utc)
+        # platform -> (recipients whose sends failed with a 5xx or no answer since its last success, since when)
+        self._failing: dict[str, tuple[set[str], datetime]] = {}
 
     # -- the loop -------------------------------------------------------------------------
 
@@ -282,13 +288,30 @@ class Delivery:
             return await unit.round(round_id)
 
     async def _sent(self, row: Claimed, delivered: Delivered) -> None:
+        now = self.clock()
         if not await self.store.sent(row.id, self.worker, delivered.platform, delivered.conversation,
-                                     delivered.message_id, self.clock()):
+                                     delivered.message_id, now):
             log.warning("delivery: row %s was taken over by another worker while sending", row.id)
+        failed, since = self._failing.pop(delivered.platform, (set(), now))
+        if len(failed) >= OUTAGE_AFTER:  # it answers again: what backed off goes now (at the platform's pace)
+            waiting = await self.store.hasten(now)
+            log.warning("delivery: %s answers again after %s; %d waiting message(s) go now", delivered.platform,
+                        _duration(now - since), waiting)
+            self.wake.set()
 
     async def _failed_send(self, row: Claimed, error: DeliveryError) -> None:
         now = self.clock()
-        if not error.permanent and row.attempts < MAX_ATTEMPTS:
+        outage = False
+        if not error.permanent and error.retry_after is None:  # a 5xx or no answer at all
+            platform = await self._platform_of(row)
+            failed, since = self._failing.setdefault(platform, (set(), now))
+            before = len(failed)
+            failed.add(row.target)
+            if before < OUTAGE_AFTER <= len(failed):
+                log.warning("delivery: %s is failing (%s); its messages back off and are retried until it "
+                            "answers, for up to %s", platform, error.reason, _duration(OUTAGE))
+            outage = len(failed) >= OUTAGE_AFTER and now - since < OUTAGE
+        if not error.permanent and (row.attempts < MAX_ATTEMPTS or outage):
             pause = error.retry_after if error.retry_after is not None else min(300.0, 2.0 ** row.attempts)
             at = now + timedelta(seconds=pause * (1 + random.random() / 4))  # jitter spreads retries
             log.info("delivery: row %s retry %d in %.1fs: %s", row.id, row.attempts, pause, error.reason)
@@ -333,6 +356,13 @@ class Delivery:
             return self.senders[reaching[0]]
         return next((s for p, s in self.senders.items() if p not in platforms and s.reaches(member_id)), None)
 
+    async def _platform_of(self, row: Claimed) -> str:
+        kind, _, who = row.target.partition(":")
+        if kind == "channel":
+            return who.partition(":")[2]
+        sender = await self._sender_for(who)
+        return sender.platform if sender else "chat"
+
     def _gone(self, member_id: str) -> str | None:
         """Why the app can no longer reach the member where it did (uninstalled there)."""
         for platform, sender in self.senders.items():
@@ -346,6 +376,11 @@ class Delivery:
         zone = ZoneInfo(self.zones.get(member_id) or self.config.zone_of(coalition_id))
         d = self.config.delivery
         return deliverable(now, zone, d.work_weekdays, d.quiet)
+
+
+def _duration(span: timedelta) -> str:
+    seconds = int(span.total_seconds())
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
 
 
 def _text_of(reply: Reply) -> str:

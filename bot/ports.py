@@ -408,6 +408,11 @@ class Outbox(Protocol):
         """Back to the queue until `at` (a 429, a 5xx, or quiet hours: error None)."""
         ...
 
+    async def hasten(self, now: datetime) -> int:
+        """Rows backing off after an error (not those waiting for quiet hours to end) are due
+        now: the platform answers again. How many."""
+        ...
+
     async def failed(self, id: int, worker: str, error: str, now: datetime, platform: str | None = None) -> bool:
         """Permanently failed (on `platform`, where one was tried): never retried."""
         ...

@@ -124,6 +124,14 @@ class SqlOutbox:
         aware(at)
         return await self._finish(id, worker, state=RETRY, due_at=at, error=error)
 
+    async def hasten(self, now: datetime) -> int:
+        aware(now)
+        t = OutboxMessage
+        async with self._begin() as db:
+            result = await db.execute(update(t).where(t.state == RETRY, t.error.is_not(None), t.due_at > now)
+                                      .values(due_at=now))
+            return result.rowcount or 0
+
     async def failed(self, id: int, worker: str, error: str, now: datetime, platform: str | None = None) -> bool:
         aware(now)
         # due_at becomes when it failed: what a leaders' summary of the hour reads.

@@ -142,6 +142,12 @@ def stop_server(server: Server) -> None:
         server.process.kill()
         server.process.wait()
     server.process.stdout.close()
+    check_log(server)
+
+
+def check_log(server: Server) -> None:
+    """What no log line of a server may hold, at INFO too: a secret from its environment, an
+    email address, or anything members wrote (as its database holds it)."""
     logs = server.logs()
     leaked = [f"{secret[:4]}…" for secret in server.secrets if secret in logs]
     assert not leaked, f"a secret given to the server is in its log: {leaked}"

@@ -36,7 +36,7 @@ from storage.repository import open_store
 from tests.conftest import run_async
 from tests.fakes.slack import Call, FakeSlack
 from tests.fakes.slack_client import SlackSender, slash_command
-from tests.support import Server
+from tests.support import Server, check_log
 
 SECRET = "test-signing-secret"
 COALITION = "big"
@@ -159,7 +159,7 @@ def terminate(server: Server, timeout: float = 30.0) -> float:
 
 def cleanup(servers: Iterable[Server | None], timeout: float = 30.0) -> None:
     """For `finally`: SIGTERM what still runs, SIGKILL what has not exited after `timeout`
-    (its returncode then says so), close the pipes."""
+    (its returncode then says so), close the pipes, check the logs."""
     running = [s for s in servers if s is not None]
     for server in running:
         if server.process.poll() is None:
@@ -173,6 +173,8 @@ def cleanup(servers: Iterable[Server | None], timeout: float = 30.0) -> None:
             server.process.wait(timeout=10)
         if server.process.stdout:
             server.process.stdout.close()
+    for server in running:
+        check_log(server)  # no secret, email or member's words, as for every server
 
 
 def logs(servers: Iterable[Server | None]) -> str:

@@ -113,6 +113,7 @@ class FakeSlack(ThreadedServer):
         # files.uploadV2: file id -> the bytes posted to its upload URL; completed ones -> channel
         self.uploads: dict[str, bytes] = {}
         self.shared: dict[str, str] = {}
+        self._down: dict[str, tuple[float, int]] = {}  # method -> (until, HTTP status): an outage
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
 
@@ -212,6 +213,10 @@ class FakeSlack(ThreadedServer):
         """Answer `{"ok": false, "error": error}` (HTTP 200) to the next `times` calls."""
         self._queue(method, times, _Fault("fail", error=error))
 
+    def down(self, method: str, seconds: float, status: int = 503) -> None:
+        """Answer every call of `method` with HTTP `status` (no JSON) for `seconds`: Slack away."""
+        self._down[method] = (time.monotonic() + seconds, status)
+
     def rate_limit(self, method: str, retry_after: int = 1, times: int = 1) -> None:
         """Answer HTTP 429 with `Retry-After: retry_after` to the next `times` calls."""
         self._queue(method, times, _Fault("rate_limit", retry_after=retry_after))
@@ -268,6 +273,10 @@ class FakeSlack(ThreadedServer):
         token = auth[7:] if auth.startswith("Bearer ") else args.get("token")
         call = Call(method, args, token, time.monotonic(), path=request.path, headers=dict(request.headers))
 
+        until, status = self._down.get(method, (0.0, 0))
+        if call.at < until:
+            self._record(call, status)
+            return web.Response(status=status, text="Service Unavailable")
         with self._lock:
             fault = self._faults[method].popleft() if self._faults.get(method) else None
             if fault and fault.kind == "rate_limit":
