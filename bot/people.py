@@ -73,8 +73,9 @@ class Directory:
     process learns the rows other replicas stored (`learn`, by row id) and keeps them."""
 
     def __init__(self, members: Sequence[Listed]) -> None:
-        self.last_id = 0  # the highest identity row learned
+        self.last_id = 0  # the highest identity row learned by `refresh` (all below it are known)
         self._rows: list[tuple[int, Identity]] = []  # everything learned, for `rebuilt`
+        self._known: set[int] = set()  # their row ids: a row is learned once
         self._listed = {m.id for m in members}
         self._prefer = {m.id: m.prefer for m in members if m.prefer}
         self._by_platform: dict[tuple[str, str], str] = {}
@@ -92,7 +93,8 @@ class Directory:
         """A directory of `members` (app.yaml reloaded, people added in chat) that knows
         everything this one learned."""
         fresh = Directory(members)
-        fresh.learn(self._rows)
+        fresh.learn(sorted(self._rows, key=lambda row: row[0]))
+        fresh.last_id = self.last_id
         return fresh
 
     # -- lookups ----------------------------------------------------------------------------
@@ -162,12 +164,18 @@ class Directory:
                                      f"{platform} user {held}: not linked (two accounts, one email)")
         return member, None
 
-    def learn(self, rows: Iterable[tuple[int, Identity]]) -> None:
+    def learn(self, rows: Iterable[tuple[int, Identity]], *, every: bool = True) -> None:
         """Take stored identities in (row id order). An account app.yaml already names keeps
-        app.yaml's member; an unlisted account whose email app.yaml now lists is that member."""
+        app.yaml's member; an unlisted account whose email app.yaml now lists is that member.
+        `every`: these are all the rows up to the last one (a refresh), so `last_id` moves on;
+        else just the rows given (an account this process stored itself)."""
         for row_id, identity in rows:
+            if every:
+                self.last_id = max(self.last_id, row_id)
+            if row_id in self._known:
+                continue
+            self._known.add(row_id)
             self._rows.append((row_id, identity))
-            self.last_id = max(self.last_id, row_id)
             key = (identity.platform, identity.user)
             member = identity.member_id
             named = self._by_email.get(identity.email) if identity.email else None

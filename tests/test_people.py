@@ -79,3 +79,17 @@ def test_someone_first_seen_unlisted_becomes_the_member_their_email_names():
     # An identity stored unlisted with an email app.yaml now lists is that member at once.
     people.learn([(3, Identity("slack", "U_BO", "slack:U_BO", "bo@skole.dk", "users.info"))])
     assert people.member_id("slack", "U_BO") == "bo"
+
+
+def test_an_own_row_is_learned_at_once_and_a_refresh_still_brings_the_rows_before_it():
+    people = directory()
+    own = (7, Identity("slack", "U_NEW", "slack:U_NEW", None, "users.info"))
+    people.learn([own], every=False)  # stored by this process: known now
+    assert people.member_id("slack", "U_NEW") == "slack:U_NEW" and people.last_id == 0
+    # Rows 5 and 6 (other tasks or replicas) come with the next refresh, 7 is not learned twice.
+    people.learn([(5, Identity("teams", "29:bo", "bo", "bo@skole.dk", "roster")),
+                  (6, Identity("slack", "U_X", "slack:U_X", None, "users.info")), own])
+    assert people.last_id == 7 and people.member_id("teams", "29:bo") == "bo"
+    again = people.rebuilt([Listed("anna", {"slack": "U_ANNA"}, "anna@kommune.dk")])
+    assert again.last_id == 7 and again.member_id("slack", "U_NEW") == "slack:U_NEW"
+    assert len(again._rows) == 3  # each row once
