@@ -24,7 +24,7 @@ async def test_a_storm_of_refusals_marks_each_member_once_and_is_one_summary(tmp
                           for n, user in enumerate(MEMBERS)]
     config["coalitions"][0]["members"] = ["mo", *(f"m{n}" for n in range(len(MEMBERS)))]
     (tmp_path / "app.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    env = {**teams_env, "COCREATE_CONFIG": str(tmp_path / "app.yaml"), "COCREATE_NOTICE_SECONDS": "2"}
+    env = {**teams_env, "COCREATE_CONFIG": str(tmp_path / "app.yaml"), "COCREATE_NOTICE_SECONDS": "3"}  # after the terminal session that opened the round has ended
     server = start_server(tmp_path, env)
     try:
         # The app is in the team: each member's address comes with the install.
