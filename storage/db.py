@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Insert, event
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bot.ports import StorageUnavailable
+from storage import sqlite
 
 DEFAULT_SQLITE_PATH = Path("var") / "cocreate.db"
 
@@ -30,9 +32,12 @@ def default_database_url() -> str:
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine; SQLite connections get the pragmas and locking we rely on, and a
     database that cannot be written or reached raises `StorageUnavailable`."""
-    engine = create_async_engine(make_url(url), **kwargs)
+    parsed = sqlite.inline_url(make_url(url))
+    if parsed.get_backend_name() == "sqlite":
+        kwargs["connect_args"] = {**kwargs.get("connect_args", {}), **sqlite.connect_args()}
+    engine = create_async_engine(parsed, **kwargs)
     if engine.dialect.name == "sqlite":
-        _configure_sqlite(engine)
+        sqlite.configure(engine)
     event.listen(engine.sync_engine, "handle_error", _unavailable)
     event.listen(engine.sync_engine, "do_connect", _connect)
     return engine
@@ -87,7 +92,7 @@ def _unavailable(context: Any) -> None:
 def dialect_insert(connection: AsyncConnection, model: Any) -> Insert:
     """The dialect's INSERT, for ON CONFLICT: a plain INSERT that hits a unique
     constraint would abort the whole PostgreSQL transaction."""
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite_dialect
     return dialect.insert(model)
 
 
@@ -101,24 +106,3 @@ def aware(*times: datetime) -> None:
     for value in times:
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r}: pass a timezone-aware datetime")
-
-
-def _configure_sqlite(engine: AsyncEngine) -> None:
-    # SQLAlchemy's documented recipe: take transaction control away from sqlite3 and
-    # emit BEGIN ourselves. IMMEDIATE takes the write lock up front, so concurrent
-    # writers wait (busy_timeout) instead of failing with "database is locked" when a
-    # deferred read lock would have to be upgraded mid-transaction.
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
-            cursor.execute("PRAGMA busy_timeout=5000")
-        finally:
-            cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -8,7 +8,7 @@ import re
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import date, datetime, timezone
 from typing import Any
 
@@ -35,6 +35,7 @@ from bot.types import ConversationRef
 from bot.people import NONE, Changes, Identity
 from storage import dashboard, departures, digest as digests, people, privacy, web
 from storage.db import aware, create_engine, dialect_insert, jsonable
+from storage.sqlite import Writer
 from storage.models import (
     MemberLanguage,
     Base,
@@ -80,28 +81,25 @@ class SqlStore(SqlOutbox, SqlSchedules):
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        # SQLite has one writer at a time and every unit takes the write lock (BEGIN
-        # IMMEDIATE). Waiting in SQLite gives up after busy_timeout, so under a burst of
-        # work units queue here instead, in order and without a deadline. PostgreSQL's
-        # row locks need no such queue.
+        # SQLite has one writer at a time: units queue for it in this process and share its
+        # transactions (`storage.sqlite.Writer`, one per event loop). PostgreSQL's row locks
+        # need no queue: a transaction each.
         self._serial = engine.dialect.name == "sqlite"
-        self._locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
+        self._writers: dict[asyncio.AbstractEventLoop, Writer] = {}
 
-    @asynccontextmanager
-    async def _turn(self) -> AsyncIterator[None]:
-        if not self._serial:
-            yield
-            return
+    def _writer(self) -> Writer:
         loop = asyncio.get_running_loop()
-        lock = self._locks.setdefault(loop, asyncio.Lock())
-        async with lock:
-            yield
+        if loop not in self._writers:
+            self._writers[loop] = Writer(self.engine)
+        return self._writers[loop]
 
-    @asynccontextmanager
-    async def _begin(self) -> AsyncIterator[AsyncConnection]:
-        # engine.begin(): COMMIT on clean exit, ROLLBACK if the block raises.
-        async with self._turn(), self.engine.begin() as connection:
-            yield connection
+    def _begin(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A transaction: COMMIT (on disk) when the block ends, ROLLBACK if it raises."""
+        return self._writer().unit() if self._serial else self.engine.begin()
+
+    def _read(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """For reads alone: on PostgreSQL a connection whose isolation may still be set."""
+        return self._writer().unit() if self._serial else self.engine.connect()
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[SqlUnit]:
@@ -109,7 +107,7 @@ class SqlStore(SqlOutbox, SqlSchedules):
             yield SqlUnit(connection)
 
     async def export(self, coalition_id: str) -> dict[str, list[dict[str, Any]]]:
-        async with self._turn(), self.engine.connect() as connection:
+        async with self._read() as connection:
             if connection.dialect.name == "postgresql":
                 # One snapshot for all the export's queries (SQLite's lock gives one anyway).
                 await connection.execution_options(isolation_level="REPEATABLE READ")
@@ -160,15 +158,15 @@ class SqlStore(SqlOutbox, SqlSchedules):
             return await unit.identify(identity, now)
 
     async def identities(self, after: int = 0) -> list[tuple[int, Identity]]:
-        async with self._turn(), self.engine.connect() as connection:
+        async with self._read() as connection:
             return await people.identities(connection, after)
 
     async def changes(self) -> Changes:
-        async with self._turn(), self.engine.connect() as connection:
+        async with self._read() as connection:
             return await people.changes(connection)
 
     async def changes_version(self) -> int:
-        async with self._turn(), self.engine.connect() as connection:
+        async with self._read() as connection:
             return await people.version(connection)
 
     # -- Departures -------------------------------------------------------------------
@@ -180,7 +178,7 @@ class SqlStore(SqlOutbox, SqlSchedules):
                                            conversation=conversation)
 
     async def departures(self, platform: str) -> dict[str, tuple[str, tuple[str, ...]]]:
-        async with self._turn(), self.engine.connect() as connection:
+        async with self._read() as connection:
             return await departures.departures(connection, platform)
 
     async def back(self, platform: str, scope: str) -> bool:
@@ -190,7 +188,7 @@ class SqlStore(SqlOutbox, SqlSchedules):
     # -- Privacy ------------------------------------------------------------------------
 
     async def member_data(self, member_id: str) -> dict[str, Any]:
-        async with self._turn(), self.engine.connect() as connection:
+        async with self._read() as connection:
             if connection.dialect.name == "postgresql":
                 await connection.execution_options(isolation_level="REPEATABLE READ")
             return await privacy.member_data(connection, member_id)
@@ -205,14 +203,17 @@ class SqlStore(SqlOutbox, SqlSchedules):
             return await privacy.expire(connection, cutoffs, now, dry_run=dry_run)
 
     async def erasures(self) -> list[dict[str, Any]]:
-        async with self._turn(), self.engine.connect() as connection:
+        async with self._read() as connection:
             return await privacy.erasures(connection)
 
     async def ping(self) -> None:
-        async with self._turn(), self.engine.connect() as connection:
+        async with self._read() as connection:
             await connection.exec_driver_sql("SELECT 1")
 
     async def close(self) -> None:
+        writer = self._writers.pop(asyncio.get_running_loop(), None)
+        if writer is not None:
+            await writer.close()
         await self.engine.dispose()
 
 
