@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import delete, select
+from sqlalchemy import Insert, bindparam, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.people import Changes, CoalitionChange, Identity, Person, Seat
@@ -20,17 +22,27 @@ async def identify(db: AsyncConnection, identity: Identity, now: datetime) -> tu
     """Store `identity` unless the account has one already; the stored row either way. An
     account first stored as nobody listed ("slack:U1" is U1) gives way to the member its email
     names, as a new row: other replicas learn rows by id."""
-    where = (T.platform == identity.platform, T.user_id == identity.user)
+    values = {"v_platform": identity.platform, "v_user_id": identity.user, "v_member_id": identity.member_id,
+              "v_tenant": identity.tenant, "v_email": identity.email, "v_how": identity.how, "v_resolved_at": now}
     own = f"{identity.platform}:{identity.user}"
     if identity.member_id != own:
-        await db.execute(delete(T).where(*where, T.member_id == own))
-    await db.execute(
-        dialect_insert(db, T)
-        .values(platform=identity.platform, user_id=identity.user, member_id=identity.member_id,
-                tenant=identity.tenant, email=identity.email, how=identity.how, resolved_at=now)
-        .on_conflict_do_nothing(index_elements=["platform", "user_id"])
-    )
-    return _identity((await db.execute(select(*_COLUMNS).where(*where))).one())
+        await db.execute(_FORGET_OWN, values | {"v_own": own})
+    await db.execute(_store(db.dialect.name), values)
+    return _identity((await db.execute(_STORED, values)).one())
+
+
+# Built once (a newcomer's first message runs all three): see storage.repository.
+_ACCOUNT = (T.platform == bindparam("v_platform"), T.user_id == bindparam("v_user_id"))
+_FORGET_OWN = delete(T).where(*_ACCOUNT, T.member_id == bindparam("v_own"))
+_STORED = select(*_COLUMNS).where(*_ACCOUNT)
+
+
+@cache
+def _store(dialect: str) -> Insert:
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(T)
+    columns = ("platform", "user_id", "member_id", "tenant", "email", "how", "resolved_at")
+    return insert.values({name: bindparam(f"v_{name}") for name in columns}).on_conflict_do_nothing(
+        index_elements=["platform", "user_id"])
 
 
 async def identities(db: AsyncConnection, after: int = 0) -> list[tuple[int, Identity]]:

@@ -10,10 +10,12 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import date, datetime, timezone
+from functools import cache
 from typing import Any
 
-from sqlalchemy import (Float, Insert, Select, String, case, cast, delete, func, literal_column, null, or_, select,
+from sqlalchemy import (Float, Insert, Select, String, bindparam, case, cast, delete, func, literal_column, null, or_, select,
                         union_all, update)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import records as r
@@ -220,6 +222,30 @@ class SqlStore(SqlOutbox, SqlSchedules):
 def open_store(url: str) -> SqlStore:
     """A store on a (migrated) database; no I/O until first used."""
     return SqlStore(create_engine(url))
+
+
+# Statements every chat turn may run, built once: building one from its parts costs more
+# than running it (SQLAlchemy coerces each value and derives the cache key every time).
+_REACHABLE_AGAIN = (
+    update(ConversationRefRow)
+    .where(ConversationRefRow.platform == bindparam("v_platform"),
+           ConversationRefRow.member_id == bindparam("v_member_id"),
+           ConversationRefRow.unreachable_at.is_not(None))
+    .values(unreachable_reason=None, unreachable_at=None)
+)
+
+
+@cache
+def _save_reference(dialect: str) -> Insert:
+    """Insert a reference, or update the one at the same address: one statement, never
+    read-then-write, so a concurrent first save waits on the unique index and then updates."""
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(ConversationRefRow)
+    fresh = ("member_id", "thread", "kind", "data", "updated_at")
+    address = ("platform", "tenant", "conversation", "user")
+    return insert.values({name: bindparam(f"v_{name}") for name in (*address, *fresh)}).on_conflict_do_update(
+        index_elements=list(address),
+        set_={**{name: insert.excluded[name] for name in fresh}, "unreachable_reason": None, "unreachable_at": None},
+    )
 
 
 class SqlUnit:
@@ -512,40 +538,13 @@ class SqlUnit:
     ) -> None:
         if now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
-        t = ConversationRefRow
-        # The member is reachable again. First, so that two saves of one member only
-        # ever wait for each other here (no rows to lock in the usual, unmarked case).
-        await self._db.execute(
-            update(t)
-            .where(
-                t.platform == ref.platform,
-                t.member_id == member_id,
-                t.unreachable_at.is_not(None),
-            )
-            .values(unreachable_reason=None, unreachable_at=None)
-        )
-        fresh = {
-            "member_id": member_id,
-            "thread": ref.thread,
-            "kind": kind,
-            "data": dict(ref.extra),
-            "updated_at": now,
-            "unreachable_reason": None,
-            "unreachable_at": None,
-        }
-        address = {
-            "platform": ref.platform,
-            "tenant": ref.tenant,
-            "conversation": ref.conversation,
-            "user": ref.user,
-        }
-        # One statement, never read-then-write: a concurrent first save waits on the
-        # unique index and then updates instead of failing.
-        await self._db.execute(
-            self._insert(t)
-            .values(address | fresh)
-            .on_conflict_do_update(index_elements=list(address), set_=fresh)
-        )
+        values = {"v_platform": ref.platform, "v_tenant": ref.tenant, "v_conversation": ref.conversation,
+                  "v_user": ref.user, "v_member_id": member_id, "v_thread": ref.thread, "v_kind": kind,
+                  "v_data": dict(ref.extra), "v_updated_at": now}
+        # The member is reachable again. First, so that two saves of one member only ever
+        # wait for each other here (no rows to lock in the usual, unmarked case).
+        await self._db.execute(_REACHABLE_AGAIN, values)
+        await self._db.execute(_save_reference(self._db.dialect.name), values)
 
     async def reference_for(
         self, platform: str, member_id: str, kind: str | None = "personal"

@@ -134,6 +134,7 @@ class SlackBot:
     async def handle_http(self, request: web.Request) -> web.Response:
         """Verify, then parse, then let bolt dispatch. Forged or stale -> 401, garbage -> 400."""
         raw = await request.read()  # aiohttp refuses bodies over client_max_size with 413
+        self.http()  # the pool, before bolt builds this request's Web API client
         if request.method == "POST":
             if not self.verifier.is_valid_request(raw, dict(request.headers)):
                 return web.json_response({"error": "invalid signature or stale timestamp"}, status=401)
@@ -177,6 +178,9 @@ class SlackBot:
         closed by `aclose`."""
         if self._http is None or self._http.closed:
             self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+            # bolt's Web API client too (each request's client takes it from there): without
+            # one, slack_sdk opens a session and a TCP connection for every call.
+            self.app.client.session = self._http
         return self._http
 
     def _spawn(self, work: Awaitable[None]) -> asyncio.Task:
@@ -341,6 +345,7 @@ class SlackBot:
     # -- delivery ------------------------------------------------------------------------
 
     async def _run(self, client: AsyncWebClient, event: Event, origin: Origin) -> None:
+        self.http()  # (Socket Mode has no handle_http)
         await self._arrived(event.ref.tenant)
         await self._recognise(client, event.ref)
         try:
