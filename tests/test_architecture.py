@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 FLOW_MAY_IMPORT = {"bot.types", "bot.ui", "bot.flow", "bot.ports", "bot.records", "bot.digest", "bot.timing", "bot.i18n", "bot.tokens", "bot.people", "bot.mydata", "flows"}
 COMPOSITION_ROOT = {"bot/cli.py", "bot/serve.py"}
 STDLIB = set(sys.stdlib_module_names) | {"__future__"}
-SDKS = {"slack_bolt": "adapters/slack", "slack_sdk": "adapters/slack", "botbuilder": "adapters/teams"}
+SDKS = {"slack_bolt": "adapters/slack", "slack_sdk": "adapters/slack", "botbuilder": "adapters/teams",
+        "botframework": "adapters/teams", "msrest": "adapters/teams"}
 
 
 def imports(path: Path) -> set[str]:

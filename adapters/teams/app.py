@@ -16,11 +16,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import random
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, TypeVar
 
-from aiohttp import web
+from aiohttp import ClientConnectionError, web
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsInfo
 from botbuilder.integration.aiohttp import CloudAdapter
@@ -55,8 +56,8 @@ class Unreachable(Exception):
 
 def status_of(error: Exception) -> tuple[int | None, str, float | None]:
     """(HTTP status, Teams error code, Retry-After seconds) of a Bot Connector error."""
-    response = getattr(error, "response", None)
-    status = getattr(response, "status_code", None)
+    response = getattr(error, "response", None)  # aiohttp's answer (adapters/teams/transport.py)
+    status = getattr(response, "status", None) or getattr(response, "status_code", None)
     code = ""
     body = getattr(getattr(error, "error", None), "error", None)
     if body is not None:
@@ -71,26 +72,30 @@ def status_of(error: Exception) -> tuple[int | None, str, float | None]:
 
 def unreached(error: BaseException) -> str | None:
     """Why the Bot Connector could not be reached ("Connection refused", "timed out"), or None
-    when `error` is something else. msrest wraps requests, which wraps urllib3, which wraps the
-    socket's error: the innermost OS error says it best."""
+    when `error` is something else. msrest wraps aiohttp's error (or MSAL's requests', which
+    wraps urllib3's), which wraps the socket's: the innermost OS error says it best, by its
+    errno where it has one (asyncio says "Connect call failed ('127.0.0.1', 80)")."""
     network, stack, seen = None, [error], set()
     while stack:
         e = stack.pop()
         if id(e) in seen:
             continue
         seen.add(id(e))
+        if isinstance(getattr(e, "errno", None), int) and e.errno > 0:
+            return os.strerror(e.errno)
         if getattr(e, "strerror", None):
             return str(e.strerror)
-        if isinstance(e, (OSError, asyncio.TimeoutError)) or type(e).__name__ in _NETWORK:
+        if isinstance(e, (OSError, asyncio.TimeoutError, ClientConnectionError)) or type(e).__name__ in _NETWORK:
             network = network or e
         stack += [n for n in (getattr(e, "inner_exception", None), getattr(e, "reason", None), e.__cause__,
                               e.__context__, *e.args) if isinstance(n, BaseException)]
     return (type(network).__name__ + (f": {network}"[:200] if str(network) else "")) if network else None
 
 
-# requests' and urllib3's failures to connect or to hear back, as msrest passes them on.
+# msrest's wrapper, and requests' and urllib3's failures to connect or to hear back (MSAL's
+# token calls); aiohttp's are ClientConnectionErrors.
 _NETWORK = {"ClientRequestError", "ConnectionError", "NewConnectionError", "MaxRetryError", "ConnectTimeout",
-            "ReadTimeout", "ProtocolError", "ClientConnectionError", "ServerDisconnectedError"}
+            "ReadTimeout", "ProtocolError"}
 # urllib3 logs a WARNING for each of its own retries: our one line per failed send says it.
 logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
 

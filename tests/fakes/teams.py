@@ -18,7 +18,9 @@ auth "openid" (metadata), "keys" (JWKS), "authority" (MSAL discovery), "token"; 
 (404). Conversation ids are matched percent-decoded (`19:x@thread.tacv2;messageid=1`). Faults
 (`fail`, `throttle`, `slow`) queue up per kind and are consumed in order; `limit` enforces Teams'
 per-conversation rate with 429s, `limit_tenant` a budget shared by every conversation (writes and
-creates); `respond` overrides the default answer of a kind.
+creates); `respond` overrides the default answer of a kind. `latency_ms` delays every Bot
+Connector answer (not the auth endpoints') by that much, as a real network would: the delay
+is an `asyncio.sleep`, so concurrent calls overlap.
 
 Auth findings (botbuilder 4.17.1, msal 1.39, PyJWT 2), all checked by test_teams_fakes.py:
 
@@ -217,8 +219,10 @@ class FakeConnector(ThreadedServer):
         endorsements: Iterable[str] | None = ("msteams",),  # None: keys carry no endorsements
         require_auth: bool = False,  # 401 connector calls without a token issued by `token`
         tenant_id: str = "t-1",
+        latency_ms: float = 0,  # every Bot Connector answer comes this much later (see the docstring)
     ) -> None:
         self.app_id, self.app_password, self.tls, self.tenant_id = app_id, app_password, tls, tenant_id
+        self.latency_ms = latency_ms
         self.endorsements = None if endorsements is None else list(endorsements)
         self.require_auth = require_auth
         self.key = SigningKey()
@@ -569,6 +573,8 @@ class FakeConnector(ThreadedServer):
             member_id=route.get("member"), team_id=route.get("team"), tenant=route.get("tenant"),
             query=dict(request.query),
         )  # fmt: skip
+        if self.latency_ms and call.kind not in AUTH_KINDS:
+            await asyncio.sleep(self.latency_ms / 1000)  # recorded on arrival, answered after the delay
 
         with self._lock:
             faults = self._faults.get(call.kind)

@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 from types import SimpleNamespace
 from typing import Any
 
+import aiohttp
 import jwt
 import pytest
 from aiohttp import web
@@ -307,6 +308,23 @@ async def test_slow_and_respond(teams: FakeConnector, client: ConnectorClient) -
     assert time.monotonic() - started >= 0.3
     teams.respond("send", lambda call: {"id": f"custom-{call.conversation_id}"})
     assert (await client.conversations.send_to_conversation("a:9", Activity(type="message"))).id == "custom-a:9"
+
+
+async def test_latency_delays_every_answer_and_concurrent_calls_overlap() -> None:
+    async with FakeConnector(latency_ms=150) as teams, aiohttp.ClientSession() as http:
+
+        async def send(i: int) -> float:
+            started = time.monotonic()
+            async with http.post(f"{teams.url}v3/conversations/a:{i}/activities", json={"type": "message"}) as answer:
+                assert answer.status == 201
+            return time.monotonic() - started
+
+        started = time.monotonic()
+        took = await asyncio.gather(*(send(i) for i in range(20)))
+        wall = time.monotonic() - started
+    assert min(took) >= 0.15
+    assert wall < 1.0  # one after another would be 20 x 150 ms = 3 s
+    assert len(teams.calls("send")) == 20
 
 
 async def test_unknown_paths_are_404(teams: FakeConnector) -> None:

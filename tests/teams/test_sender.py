@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import pytest
@@ -188,3 +189,32 @@ async def test_to_channel_posts_the_headline_and_details_in_its_thread(sender, b
 
 async def test_to_channel_without_a_stored_address_is_none(sender):
     assert await sender.to_channel("harbour", Reply.text("news"), "1") is None
+
+
+async def test_an_update_is_tried_again_after_a_5xx_and_a_post_is_not(sender, bot, teams):
+    """msrest's retry policy, as requests applied it: a PUT may be repeated, a POST that
+    reached Teams may not (it would post twice)."""
+    await personal(bot, teams, "mo")
+    where = await sender.to_member("mo", Reply.text("3 of 10 answered"), "5")
+    teams.fail("update", 503)
+    teams.respond("update", None)  # and then 200 with no body at all
+    await sender.update(where, Reply.text("4 of 10 answered"))
+    assert [c.answered for c in teams.calls("update")] == [503, 200]
+    assert "4 of 10" in str(teams.calls("update")[-1].body)
+    teams.fail("reply", 503)
+    with pytest.raises(DeliveryError) as raised:
+        await sender.to_member("mo", Reply.text("hi"), "6")
+    assert not raised.value.permanent and [c.answered for c in teams.calls("reply")] == [201, 503]
+
+
+async def test_sends_wait_for_the_connector_together_not_in_a_few_threads(bot):
+    """No thread-pool ceiling: 40 sends to a connector 150 ms away overlap. msrest's requests
+    ran in asyncio's default pool, min(32, cores + 4) threads: with 6, at least 7 x 150 ms."""
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(6))  # a 2-core machine's
+    async with FakeConnector(tenant_id=TENANT, latency_ms=150) as slow:
+        refs = [ConversationRef("teams", TENANT, f"a:p{i:02d}", f"29:p{i:02d}", extra=extra(slow, "personal"))
+                for i in range(40)]
+        started = time.monotonic()
+        await asyncio.gather(*(bot.post(ref, Reply.text("Time for a check-in")) for ref in refs))
+        took = time.monotonic() - started
+    assert len(slow.calls("reply")) == 40 and took < 0.9

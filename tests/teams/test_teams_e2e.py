@@ -284,7 +284,7 @@ async def test_after_a_restart_the_bot_reaches_members_and_channels(tmp_path, te
     assert result.returncode == 0, result.stderr
     [sent] = [c for c in connector.calls() if c.kind in ("send", "reply")]
     assert sent.conversation_id == personal_conversation_id("29:mo") and "Tuesday" in sent.text
-    assert sent.token  # outbound calls carry the bot's token
+    assert sent.token in connector.issued_tokens  # outbound calls carry the bot's token, from MSAL
 
     # The restarted server posts coalition news to the stored channel, details in its thread.
     second = start_server(tmp_path, teams_env, "second")
