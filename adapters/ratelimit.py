@@ -7,9 +7,12 @@ returns when one more send is allowed and counts it.
 `smooth(rate)` turns a rate ("600 a minute" = 10/s) into windows that keep under a token
 bucket of that rate whose burst is one second's worth; `async with hold((a, k1), (b, k2)):`
 waits until every limiter allows one more call and counts it in all of them: as "now" while
-it is in flight, at its completion afterwards (so a call the network or a busy event loop
-delays still reaches the platform inside the window it was counted in; bench/fanout.py
-measured 429s from Teams' sliding window before, none after).
+it is in flight, and once answered at its start plus however much longer its round trip took
+than the latency the limiter's recent calls all had. That latency (the network's) shifts
+every arrival alike and costs no budget; a delay only some calls have (a busy event loop, a
+slow hop) can bunch arrivals up, and is counted. bench/fanout.py measured 429s from Teams'
+sliding window when calls counted at their start; counting them at their answer kept every
+window but, with 150 ms of latency, lost a quarter of the budget.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ class Limiter:
         self._sent: dict[str, deque[float]] = defaultdict(deque)
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._flying: dict[str, int] = {}
+        self._trips: deque[float] = deque(maxlen=TRIPS)  # the latest round trips, seconds
 
     def delay(self, key: str) -> float:
         """Seconds until one more send to `key` fits every window (0 if it fits now).
@@ -53,16 +57,41 @@ class Limiter:
         """Change the limits at run time (cheap: sends already counted stay counted)."""
         self.windows = sorted(windows, key=lambda w: w[1])
 
-    def begin(self, key: str) -> None:
-        """A call to `key` leaves now (after `delay(key)` said it fits)."""
+    def begin(self, key: str) -> float:
+        """A call to `key` leaves now (after `delay(key)` said it fits); returns when, for `end`."""
         self._flying[key] = self._flying.get(key, 0) + 1
+        return self.clock()
 
-    def end(self, key: str) -> None:
-        """Its response came back: from now on it counts at this moment. A call reaches the
-        platform before its answer returns, so however the network or a busy event loop
-        delays it, the platform saw it inside the window counted here."""
+    def end(self, key: str, began: float | None = None) -> None:
+        """Its answer came back: from now on it counts at `began` plus the part of its round
+        trip beyond the latency every call has (`_latency`; without `began`: at this moment).
+
+        The platform saw the call at `began` + the latency every call has + this call's own
+        extra delay (a busy event loop, a slow hop). The shared latency shifts every call
+        alike, so it costs no budget; the extra is within the round trip beyond the shared
+        one, so against later calls this one counts no earlier than the platform saw it."""
         self._flying[key] -= 1
-        self._sent[key].append(self.clock())
+        now = self.clock()
+        at = now
+        if began is not None:
+            self._trips.append(now - began)
+            at = now - self._latency()
+        sent = self._sent[key]
+        i = len(sent)
+        while i and sent[i - 1] > at:  # keep them in order (the quickest trip may have changed)
+            i -= 1
+        sent.insert(i, at)
+
+    def _latency(self) -> float:
+        """The round trip every call has, as the recent ones tell: their floor, less how far
+        the quickest quarter of them spreads above it (a floor they agree on is the network's;
+        a spread one is also calls waiting for each other on a busy event loop). Nothing
+        until TRUSTED trips were seen: the first burst may all have waited for each other."""
+        if len(self._trips) < TRUSTED:
+            return 0.0
+        trips = sorted(self._trips)
+        floor, quarter = trips[0], trips[len(trips) // 4]
+        return max(0.0, floor - (quarter - floor))
 
     async def wait(self, key: str) -> None:
         async with self._locks[key]:  # one sender at a time per key, so counts stay true
@@ -74,6 +103,8 @@ class Limiter:
 # Windows run this much longer than the rate says, for clocks and rounding.
 HEADROOM = 0.02
 IN_FLIGHT_POLL = 0.005  # seconds between looks while a window is full of calls in flight
+TRIPS = 100  # round trips a limiter remembers, to tell the latency every call has (`_latency`)
+TRUSTED = 50  # round trips seen before any latency is taken off a call's count
 
 
 def smooth(per_second: float, headroom: float = HEADROOM) -> list[tuple[int, float]]:
@@ -99,19 +130,18 @@ def padded(windows: Sequence[tuple[int, float]], headroom: float = HEADROOM) -> 
 @asynccontextmanager
 async def hold(*slots: tuple[Limiter, str]) -> AsyncIterator[None]:
     """Around one call: wait until every (limiter, key) allows one more, then count the call
-    in all of them while it is in flight and at its completion afterwards.
+    in all of them while it is in flight and as `Limiter.end` says afterwards.
 
     Counting in all at once (no await between the last check and `begin`) matters: a call
     counted in one limiter while it waits for another would leave later than counted."""
     while (pause := max((limiter.delay(key) for limiter, key in slots), default=0.0)) > 0:
         await asyncio.sleep(pause)
-    for limiter, key in slots:
-        limiter.begin(key)
+    began = [limiter.begin(key) for limiter, key in slots]
     try:
         yield
     finally:
-        for limiter, key in slots:
-            limiter.end(key)
+        for (limiter, key), at in zip(slots, began):
+            limiter.end(key, at)
 
 
 class Budgeted:

@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 import uuid
+from collections import deque
 from datetime import datetime, timedelta, timezone
 from typing import Any, Awaitable, Callable, Mapping
 from zoneinfo import ZoneInfo
@@ -37,6 +39,12 @@ OUTAGE = timedelta(hours=6)
 OUTAGE_AFTER = 3  # recipients failing with no success between make it an outage (not one member's trouble)
 HEARTBEAT = timedelta(seconds=2)  # often: a new replica's share of the budgets applies soon
 ZONES_EVERY = timedelta(minutes=1)
+# A worker holds about as many rows as it finished in the last AHEAD seconds (its pace, the
+# rate budget's when that is what holds it back), at least MIN_HELD. The rest wait in the
+# outbox: a worker that dies strands only what it holds, and each stranded row is looked up
+# on the platform (Slack: conversations.history, ~50 a minute) before it may be sent again.
+AHEAD = 2.0
+MIN_HELD = 16
 
 ComposeCommand = Callable[[str, str, str], Awaitable["Reply | None"]]
 
@@ -67,6 +75,8 @@ class Delivery:
         self.wake = asyncio.Event()  # set when new rows were queued in this process
         self._tasks: set[asyncio.Task] = set()
         self._holding: set[int] = set()  # ids of the rows being sent by this worker
+        self._taken_over: set[int] = set()  # of which a dead worker had claimed (interrupted)
+        self._finished: deque[float] = deque()  # when rows finished here (monotonic), the last AHEAD s
         self._zones_at = datetime.min.replace(tzinfo=timezone.utc)
         # platform -> (recipients whose sends failed with a 5xx or no answer since its last success, since when)
         self._failing: dict[str, tuple[set[str], datetime]] = {}
@@ -79,7 +89,7 @@ class Delivery:
         away: str | None = None  # why the database cannot be used, while it cannot
         while not stop.is_set():
             now = self.clock()
-            free = self.concurrency - len(self._tasks)
+            free = self._room()
             self.wake.clear()  # before claiming, so news that comes during the claim is not missed
             try:
                 if now - beat >= every:
@@ -97,6 +107,8 @@ class Delivery:
                 away = None
             for row in rows:
                 self._holding.add(row.id)
+                if row.interrupted_at:
+                    self._taken_over.add(row.id)
                 task = asyncio.ensure_future(self.deliver(row))
                 self._tasks.add(task)
                 task.add_done_callback(lambda task, id=row.id: self._done(task, id))
@@ -118,9 +130,24 @@ class Delivery:
         await asyncio.gather(*(self.deliver(row) for row in rows))
         return len(rows)
 
+    def _room(self) -> int:
+        """How many more rows to claim: the recent pace's worth (see AHEAD), within
+        `concurrency`, less what is held; 0 until a quarter of that is free (a claim is a
+        transaction: a few large ones, not one per finished row). Rows taken over from a
+        dead worker do not count: their look-ups must not hold up the rows nobody claimed."""
+        now = time.monotonic()
+        while self._finished and self._finished[0] <= now - AHEAD:
+            self._finished.popleft()
+        held = len(self._tasks) - len(self._taken_over)
+        target = min(self.concurrency, max(MIN_HELD, len(self._finished)))
+        free = target - held
+        return free if free >= target / 4 or held == 0 else 0
+
     def _done(self, task: asyncio.Task, row_id: int) -> None:
         self._tasks.discard(task)
         self._holding.discard(row_id)
+        self._taken_over.discard(row_id)
+        self._finished.append(time.monotonic())
         self.wake.set()  # a slot is free: claim more
 
     async def _heartbeat(self, now: datetime) -> None:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import time
 
-from adapters.ratelimit import Limiter, hold
+import pytest
+
+from adapters.ratelimit import TRUSTED, Limiter, hold
 
 TEAMS = [(7, 1.0), (8, 2.0), (60, 30.0), (1800, 3600.0)]
 
@@ -57,9 +59,9 @@ def test_keys_are_independent(monkeypatch):
     assert limiter.delay("a") == 1.0
 
 
-async def test_a_call_counts_while_in_flight_and_from_its_completion():
-    # A call the network delays must still land inside the window it was counted in: the
-    # next one waits a whole window after the first one's answer, not after its start.
+async def test_a_call_counts_while_in_flight():
+    # The platform may see a call any time until its answer: the next one waits for that
+    # answer, then for the rest of the window.
     limiter = Limiter([(1, 0.2)])
     stamps = {}
 
@@ -70,7 +72,53 @@ async def test_a_call_counts_while_in_flight_and_from_its_completion():
         stamps[name + " done"] = time.monotonic()
 
     await asyncio.gather(call("slow", 0.15), call("next", 0.0))
-    assert stamps["next"] - stamps["slow done"] >= 0.2 - 0.01
+    assert stamps["next"] >= stamps["slow done"]
+    assert stamps["next"] - stamps["slow"] >= 0.2 - 0.01
+
+
+def calls_taking(round_trips, monkeypatch):
+    """One call after another through a 1-per-second limiter, each answered after its round
+    trip (simulated time): when each one left."""
+    clock = FakeTime()
+    monkeypatch.setattr(asyncio, "sleep", clock.sleep)
+    limiter = Limiter([(1, 1.0)], clock=clock)
+    stamps = []
+
+    async def go():
+        for trip in round_trips:
+            async with hold((limiter, "tenant")):
+                stamps.append(clock.now)
+                await asyncio.sleep(trip)
+
+    asyncio.run(go())
+    return stamps
+
+
+def gaps(stamps):
+    return [round(b - a, 6) for a, b in zip(stamps, stamps[1:])]
+
+
+def test_latency_every_call_has_costs_no_budget_once_it_is_known(monkeypatch):
+    # 150 ms there and back on every call: one call a second, not one per 1.15 s, once the
+    # limiter has seen enough round trips to trust that 150 ms are the network's.
+    stamps = calls_taking([0.15] * (TRUSTED + 5), monkeypatch)
+    assert gaps(stamps)[:TRUSTED - 1] == [1.15] * (TRUSTED - 1)
+    assert gaps(stamps)[TRUSTED:] == [1.0] * 4
+
+
+def test_a_call_slower_than_the_others_counts_from_when_it_could_have_arrived(monkeypatch):
+    # One call took 0.4 s longer than the rest: it may have reached the platform that much
+    # after it left, so the next one waits a window from there.
+    stamps = calls_taking([0.15] * TRUSTED + [0.55, 0.15, 0.15], monkeypatch)
+    assert gaps(stamps)[TRUSTED - 1:] == [1.0, 1.4, 1.0]
+
+
+def test_round_trips_that_differ_widely_are_not_taken_for_latency(monkeypatch):
+    # Calls that wait for each other on a busy event loop: how long each one waited before
+    # it left is unknown, so each counts from its answer.
+    trips = [0.05 + 0.03 * (n % 10) for n in range(TRUSTED + 10)]
+    stamps = calls_taking(trips, monkeypatch)
+    assert gaps(stamps) == [round(1.0 + trip, 6) for trip in trips[:-1]]
 
 
 async def test_hold_counts_in_every_limiter_or_waits_for_all():

@@ -59,7 +59,7 @@ def expected_users(members: int) -> set[str]:
     return {slack_id(n) for n in range(1, members + 1)} | {LEADER_SLACK}
 
 
-def write_config(path: Path, members: int, rate: float) -> Path:
+def write_config(path: Path, members: int, rate: float, opens_per_minute: float = 3000) -> Path:
     """One coalition of `members` members and the leader `lea`; Slack's workspace budget is
     `rate` chat.postMessage calls a second (the fake enforces the same)."""
     people = [{"id": "lea", "name": "Lea Leader", "platforms": {"slack": LEADER_SLACK}}]
@@ -73,9 +73,10 @@ def write_config(path: Path, members: int, rate: float) -> Path:
             "slack": {
                 "per_workspace_per_minute": rate * 60,
                 "per_channel_per_second": 1,
-                # Tier 3 (conversations.open/history, chat.update): fast here, so re-checking
-                # the rows a dead worker held takes a second, not Slack's ~50 a minute.
-                "opens_per_minute": 3000,
+                # Tier 3 (conversations.open/history, chat.update): fast by default, so
+                # re-checking the rows a dead worker held takes a second, not Slack's ~50 a
+                # minute (bench/recovery.py uses Slack's pace).
+                "opens_per_minute": opens_per_minute,
             },
         },
         "members": people,
@@ -97,8 +98,8 @@ def throttled_slack(rate: float) -> FakeSlack:
 
 
 def serve_env(tmp_path: Path, slack: FakeSlack, database_url: str, *, members: int, rate: float,
-              lease: float = 8.0) -> dict[str, str]:
-    config = write_config(tmp_path / "app.yaml", members, rate)
+              lease: float = 8.0, opens_per_minute: float = 3000) -> dict[str, str]:
+    config = write_config(tmp_path / "app.yaml", members, rate, opens_per_minute)
     return {
         **os.environ,
         "SLACK_BOT_TOKEN": "xoxb-test",

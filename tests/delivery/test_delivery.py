@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta, timezone
 
-from bot.ports import FAILED, RETRY, SENT, SKIPPED, DeliveryError
+from bot.delivery import MIN_HELD, Delivery
+from bot.ports import FAILED, QUEUED, RETRY, SENDING, SENT, SKIPPED, DeliveryError, Outgoing
 from bot.ui import Buttons
 
-from tests.delivery.conftest import make_config
+from tests.delivery.conftest import Recorder, make_config
 from tests.support import Chat
 
 UTC = timezone.utc
@@ -221,6 +223,97 @@ async def test_a_send_interrupted_by_a_crash_is_looked_up_before_it_is_sent_agai
     assert [s[0] for s in recorder.sent].count("mo") == 1
     row = next(r for r in await store.outbox(source=f"round:{round.id}") if r.target == "member:mo")
     assert row.state == SENT and row.message_id == "found"
+
+
+class Gated(Recorder):
+    """A platform that takes messages only once `go` is set (a slow one), and whose look-ups
+    for a message that may have arrived wait for `look`."""
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.go, self.look = asyncio.Event(), asyncio.Event()
+        self.looked: list[str] = []  # tags looked up
+
+    async def to_member(self, member_id, reply, tag):
+        await self.go.wait()
+        return await super().to_member(member_id, reply, tag)
+
+    async def already_sent(self, member_id, tag, since):
+        self.looked.append(tag)
+        await self.look.wait()
+        return await super().already_sent(member_id, tag, since)
+
+
+async def prompts(store, clock, count: int) -> None:
+    """`count` story prompts for Mo, due now (one fanout's worth of rows)."""
+    rows = [Outgoing("schedule:bulk", f"{n:03d}", "member:mo", "harbour", "prompt", {"kind": "story"}, clock.now)
+            for n in range(count)]
+    assert await store.enqueue(rows, clock.now) == count
+
+
+async def eventually(condition, what: str):
+    for _ in range(1000):
+        found = condition()
+        if found := (await found if asyncio.iscoroutine(found) else found):
+            return found
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"gave up waiting for {what}")
+
+
+async def by_state(store) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for row in await store.outbox(source="schedule:bulk"):
+        counts[row.state] = counts.get(row.state, 0) + 1
+    return counts
+
+
+async def test_a_worker_holds_only_what_it_can_send_soon_and_the_rest_waits_in_the_outbox(store, config, clock):
+    # What a worker holds is what a crash would strand: each such row must be looked up on
+    # the platform before anyone may send it again.
+    platform = Gated(config)
+    await prompts(store, clock, 200)
+    delivery = Delivery(store, config, {"slack": platform}, clock=clock, worker="w1")
+    stop = asyncio.Event()
+    running = asyncio.create_task(delivery.run(stop))
+    try:
+        held = await eventually(lambda: _sending(store), "the first claim")
+        assert held <= MIN_HELD and (await by_state(store))[QUEUED] == 200 - held
+        platform.go.set()
+        await eventually(lambda: _all_sent(store, 200), "every row sent")
+    finally:
+        stop.set()
+        await running
+    assert len(platform.sent) == 200 and len({tag for _, _, tag in platform.sent}) == 200
+
+
+async def test_rows_a_dead_worker_held_are_looked_up_without_holding_up_the_others(store, config, clock):
+    platform = Gated(config)
+    platform.go.set()
+    await prompts(store, clock, 60)
+    stranded = await store.claim("dead-worker", clock.now, 8, timedelta(minutes=2))  # then it died
+    clock.now += timedelta(minutes=3)  # and its lease ran out
+    delivery = Delivery(store, config, {"slack": platform}, clock=clock, worker="w1", concurrency=8)
+    stop = asyncio.Event()
+    running = asyncio.create_task(delivery.run(stop))
+    try:
+        # The 52 rows nobody had claimed go out while the look-ups still wait for the platform
+        # (as many as the worker sends at once: they must not take its places).
+        await eventually(lambda: len(platform.sent) == 52 and len(platform.looked) == 8, "the other rows")
+        assert sorted(platform.looked) == sorted(str(r.id) for r in stranded)  # only those are looked up
+        platform.look.set()
+        await eventually(lambda: _all_sent(store, 60), "every row sent")
+    finally:
+        stop.set()
+        await running
+    assert len(platform.sent) == 60 and len({tag for _, _, tag in platform.sent}) == 60
+
+
+async def _sending(store) -> int:
+    return (await by_state(store)).get(SENDING, 0)
+
+
+async def _all_sent(store, count: int) -> bool:
+    return await by_state(store) == {SENT: count}
 
 
 async def test_a_scheduled_principle_prompt_invites_a_reflection(planner, delivery, recorder, clock, store):

@@ -218,11 +218,12 @@ def test_sigterm_mid_round_exits_cleanly_and_the_restart_sends_the_rest_once(
 
 
 def test_rows_waiting_for_the_rate_limit_longer_than_their_lease_are_still_sent_once(tmp_path, sqlite_url):
-    # Time scaled down: 60 rows claimed at once at 20 sends a second wait up to 3 s, with a
-    # 1.5 s lease: the worker renews the leases of rows it still holds, so none is claimed
-    # and sent again. (The same wait happens with the 2 min default when a replica's part of
-    # the workspace budget is under 64 / 120 s, e.g. 600 a minute shared by 20 replicas.)
-    rate, members = 20, 59
+    # Time scaled down: at 20 sends a second a worker holds its last 2 s of sends (40 rows),
+    # so the last of them waits about 2 s for its turn, with a 1.5 s lease: the worker renews
+    # the leases of rows it still holds, so none is claimed and sent again. (The same wait
+    # happens with the 2 min default when a replica's part of the workspace budget is under
+    # 16 rows / 120 s, e.g. 600 a minute shared by 80 replicas.)
+    rate, members = 20, 119
     users = expected_users(members)
     slack = throttled_slack(rate)
     env = serve_env(tmp_path, slack, sqlite_url, members=members, rate=rate, lease=1.5)

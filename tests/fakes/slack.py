@@ -16,7 +16,9 @@ Faults (`fail`, `rate_limit`, `slow`) queue up per method and are consumed in or
 whole workspace; both may hold at once) with 429s; `respond` overrides the default answer
 of a method. Posted messages are kept per channel (`messages`, updated by chat.update) and
 `conversations.history` answers from them; `real_ts=True` makes their ts the current time
-(so `oldest` filters like Slack's) instead of a fixed, repeatable sequence.
+(so `oldest` filters like Slack's) instead of a fixed, repeatable sequence. `latency_ms=150`
+delays every Web API and response_url answer by 150 ms (an `asyncio.sleep` after the call
+is recorded and counted against the limits, so concurrent calls overlap), like a network.
 
 users.info answers a made-up profile (time zone Europe/Copenhagen) that `users` extends per
 user id, e.g. `slack.users["U_MO"] = {"tz": "America/New_York", "locale": "da-DK"}`. As Slack
@@ -89,6 +91,7 @@ class FakeSlack(ThreadedServer):
         app_id: str = "A_TEST",
         token_rotation: bool = False,
         real_ts: bool = False,
+        latency_ms: float = 0,
     ) -> None:
         self.team_id, self.team_name = team_id, team_name
         self.bot_user_id, self.bot_id, self.app_id = bot_user_id, bot_id, app_id
@@ -108,6 +111,7 @@ class FakeSlack(ThreadedServer):
         self._ids = itertools.count(1)
         self._ts = itertools.count(1_700_000_000_000_100, 100)  # microseconds
         self.real_ts = real_ts
+        self.latency = latency_ms / 1000  # seconds every answer waits
         self._last_ts = 0  # microseconds, with real_ts
         self._messages: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)  # channel -> ts -> message
         # files.uploadV2: file id -> the bytes posted to its upload URL; completed ones -> channel
@@ -268,6 +272,12 @@ class FakeSlack(ThreadedServer):
         return await self._answer("response_url", request)
 
     async def _answer(self, method: str, request: web.Request) -> web.StreamResponse:
+        response = await self._reply(method, request)
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        return response
+
+    async def _reply(self, method: str, request: web.Request) -> web.StreamResponse:
         args = await _read_args(request)
         auth = request.headers.get("Authorization", "")
         token = auth[7:] if auth.startswith("Bearer ") else args.get("token")

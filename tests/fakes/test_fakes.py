@@ -175,6 +175,25 @@ async def test_slow_delays_the_answer(slack: FakeSlack, client: AsyncWebClient) 
     assert time.monotonic() - started < 0.3
 
 
+async def test_latency_delays_every_answer_without_queueing_them() -> None:
+    async with FakeSlack(latency_ms=150) as slack:
+        client = AsyncWebClient(token="xoxb-test", base_url=slack.url)
+
+        async def timed(call) -> float:
+            started = time.monotonic()
+            await call
+            return time.monotonic() - started
+
+        started = time.monotonic()
+        took = await asyncio.gather(
+            *(timed(client.chat_postMessage(channel=f"C{i}", text="x")) for i in range(19)),
+            timed(AsyncWebhookClient(slack.response_url("r1")).send(text="done")))
+        together = time.monotonic() - started
+    assert min(took) >= 0.15  # every answer waited, the response_url's too
+    assert together < 20 * 0.15 / 2  # side by side, not one after another
+    assert len(slack.calls()) == 20 and all(c.ok for c in slack.calls())
+
+
 async def test_wait_for(slack: FakeSlack, client: AsyncWebClient) -> None:
     async def later() -> None:
         await asyncio.sleep(0.05)
