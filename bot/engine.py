@@ -126,6 +126,12 @@ class Engine:
         texts = self.texts(actor)
         return dress(Reply(blocks=(Text(texts.t(key, **values)),)), texts)
 
+    def refusal(self, ref: ConversationRef) -> Reply:
+        """The note for an event the server is too busy to take (nothing of it recorded): in
+        the platform's language for the member, without a word from the database."""
+        texts = self.texts(self.actor(ref))
+        return dress(Reply(blocks=(Text(texts.t("engine.overloaded")),)), texts)
+
     async def speaker(self, ref: ConversationRef) -> Actor:
         """Who is at `ref`: their roles (coordinators named in chat too) and their language."""
         member_id = self.member_id(ref)

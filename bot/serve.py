@@ -58,7 +58,7 @@ async def _serve(engine, settings: dict, host: str, port: int, sign_in: str | No
     if slack:
         from adapters.slack.app import SlackBot
 
-        bot = SlackBot(engine, slack, **_slack_oauth(engine, slack))
+        bot = SlackBot(engine, slack, **_slack_oauth(engine, slack), waiting=_backlog())
         bot.mount(app)
         bots.append(bot)
         log.warning("Slack: on (%s mode)", slack.mode)
@@ -257,6 +257,19 @@ def _seconds(name: str, default: float) -> float:
         return max(0.05, float(os.environ.get(name) or default))
     except ValueError:
         raise click.ClickException(f"{name} must be a number of seconds, got {os.environ[name]!r}")
+
+
+def _backlog() -> int:
+    """How many acknowledged events may wait for the engine before new ones are refused
+    (adapters/backlog.py)."""
+    from adapters.backlog import WAITING
+
+    raw = (os.environ.get("COCREATE_BACKLOG") or "").strip()
+    if raw.isdigit():
+        return int(raw)
+    if not raw:
+        return WAITING
+    raise click.ClickException(f"COCREATE_BACKLOG must be a whole number of events (0 or more), got {raw!r}")
 
 
 def _slack_oauth(engine, slack) -> dict:

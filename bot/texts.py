@@ -57,6 +57,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "engine": {
         "busy": "Several answers arrived at once. Please send yours again.",
         "unavailable": "I could not save that: the server cannot write to its database just now. Nothing was recorded; please send it again in a few minutes.",
+        "overloaded": "Many people are writing at once and I could not take this in. Nothing was recorded; please send it again in a moment.",
         "welcome_back": "Welcome back. We were in the middle of: *{flow}*",
         "waiting": "*Waiting for your answer:* {flow}",
         "carry_on": "You can carry on below.",

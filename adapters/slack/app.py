@@ -40,6 +40,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from adapters.backlog import WAITING, Backlog
 from adapters.slack import events, render
 from adapters.slack.events import Origin
 from adapters.slack.settings import SlackSettings, SlackSettingsError
@@ -84,10 +85,11 @@ def inline(ask: Ask) -> bool:
 
 
 class SlackBot:
-    def __init__(self, engine: Engine, settings: SlackSettings, installation_store=None, oauth_settings=None):
+    def __init__(self, engine: Engine, settings: SlackSettings, installation_store=None, oauth_settings=None,
+                 waiting: int = WAITING):
         self.engine = engine
         self.settings = settings
-        self.tasks: set[asyncio.Task] = set()
+        self.backlog = Backlog("slack", waiting=waiting)  # acknowledged events not yet handled
         self._http: aiohttp.ClientSession | None = None  # one pool: response_url posts, outbox sends
         # What this process last did per member (time.monotonic()), so a busy member costs no
         # extra writes or Web API calls: (member id, team) -> reference saved; member id ->
@@ -168,8 +170,7 @@ class SlackBot:
 
     async def aclose(self, timeout: float = 10.0) -> None:
         """Let work already acknowledged finish (replies, records) before the process exits."""
-        if self.tasks:
-            await asyncio.wait(self.tasks, timeout=timeout)
+        await self.backlog.drain(timeout)
         if self._http is not None:
             await self._http.close()
 
@@ -184,10 +185,12 @@ class SlackBot:
         return self._http
 
     def _spawn(self, work: Awaitable[None]) -> asyncio.Task:
-        task = asyncio.ensure_future(work)
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-        return task
+        return self.backlog.spawn(work)
+
+    def _refused(self, ref: ConversationRef) -> Reply | None:
+        """Too much acknowledged and not yet handled: the note telling the member to send it
+        again (nothing of the event is recorded), else None."""
+        return self.engine.refusal(ref) if self.backlog.full else None
 
     # -- listeners -----------------------------------------------------------------------
 
@@ -216,6 +219,10 @@ class SlackBot:
         return BoltResponse(status=400, body=f"missing {lacking}")
 
     async def on_command(self, ack, body, client) -> None:
+        refused = self._refused(events.from_command(body)[0].ref)
+        if refused:
+            await ack(**render.message(refused))  # shown to the member alone
+            return
         await ack()
 
         async def work() -> None:
@@ -237,12 +244,18 @@ class SlackBot:
             log.warning("slack: ignored a click with an unreadable value %r", raw[:80])
             return
         interaction, origin = events.from_answer(body, action, ref_action, field_id, value)
+        if refused := self._refused(interaction.ref):
+            await self._say(client, refused, replace(origin, replace=False))
+            return
         await self._spawn(self._run(client, interaction, origin))
 
     async def on_button(self, ack, body, action, client) -> None:
         await ack()
         message, origin = events.from_button_command(body, action.get("value") or "help")
         origin.replace = False  # a shortcut button starts something new; keep the message
+        if refused := self._refused(message.ref):
+            await self._say(client, refused, origin)
+            return
         await self._spawn(self._run(client, message, origin))
 
     async def on_open_form(self, ack, body, action, client) -> None:
@@ -250,6 +263,9 @@ class SlackBot:
         await ack()
         origin = events.action_origin(body)
         ref = events._interaction_ref(body, origin.meta.get("c"))
+        if refused := self._refused(ref):
+            await self._say(client, refused, replace(origin, replace=False))
+            return
 
         async def work() -> None:
             [reply] = await self.engine.current(ref, CAPABILITIES) or [None]
@@ -265,6 +281,12 @@ class SlackBot:
     async def on_submit(self, ack, body, view, client) -> None:
         values = render.view_values(view["state"]["values"])
         interaction, origin = events.from_submission(body, values)
+        refused = self._refused(interaction.ref)
+        if refused and view["state"]["values"]:
+            # The modal stays open with what was typed in it, the note under its first field.
+            first = next(iter(view["state"]["values"]))
+            await ack(response_action="errors", errors={first: render.message(refused)["text"]})
+            return
         try:
             replies = await asyncio.wait_for(self.engine.handle(interaction, CAPABILITIES), SUBMIT_BUDGET)
         except asyncio.TimeoutError:
@@ -291,13 +313,19 @@ class SlackBot:
 
     async def on_message(self, body, event, client) -> None:
         parsed = events.from_dm(body, event)
-        if parsed:
-            await self._spawn(self._run(client, *parsed))
+        if not parsed:
+            return
+        if refused := self._refused(parsed[0].ref):
+            await self._say(client, refused, parsed[1])
+            return
+        await self._spawn(self._run(client, *parsed))
 
     async def on_home(self, event, body, client) -> None:
         if event.get("tab", "home") != "home":
             return
         ref = events.conversation(events.team_of(body), event["user"], event.get("channel"))
+        if self.backlog.full:
+            return  # the Home tab keeps what it showed; the next visit refreshes it
 
         async def work() -> None:
             reply = await self.engine.overview(ref, CAPABILITIES)
