@@ -24,13 +24,14 @@ and Teams on as well (settings that point at nothing: neither connects at start)
 runs are interleaved, so the cases share the machine's moments.
 
 Then (unless --no-where) where the time and memory go: one more start in-process with its
-phases timed (imports, load_config, open_engine, the server), load_config alone (parsing
-and the rest; what the Config holds), the imports stage by stage (time and RSS each), and
+phases timed (imports, load_config, open_engine, the server), load_config alone (cold and warm
+parse cache; what the Config holds), the imports stage by stage (time and RSS each), and
 one start under tracemalloc (what the server holds beyond its imports and config).
 
     .venv/bin/python bench/startup.py            # 10,000 members, 5 starts per case (~3 minutes)
     .venv/bin/python bench/startup.py --quick    # smoke run: 1,000 members, 2 starts per case (~1 minute)
     .venv/bin/python bench/startup.py --db postgres --platforms web   # PostgreSQL; only the web chat on
+    .venv/bin/python bench/startup.py --cold-cache   # every start parses app.yaml (its parse cache emptied first)
 
 See bench/README.md for how to read the output. Exit status: 0 when every start was
 measured (whether or not the aim was met), 2 on a setup error (a server did not start or
@@ -345,9 +346,26 @@ def wait_for(port: int, path: str, deadline: float, process: subprocess.Popen) -
         time.sleep(0.002)
 
 
+def clear_cache(env: dict[str, str]) -> None:
+    """Empty app.yaml's parse cache (bot/yaml_cache.py): the next start parses the YAML, as the
+    first start after app.yaml was edited does."""
+    shutil.rmtree(env["COCREATE_CACHE_DIR"], ignore_errors=True)
+
+
+def prime_cache(env: dict[str, str], config: Path) -> None:
+    """Load `config` once, so that app.yaml's parse cache holds it (what any start after the
+    first, with app.yaml unchanged, finds)."""
+    done = subprocess.run([sys.executable, "-c", "import sys; from bot.cli import read_config; read_config(sys.argv[1])",
+                           str(config)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    if done.returncode:
+        raise SetupError(f"loading {config} failed:\n{done.stderr[-2000:]}")
+
+
 def serve_once(case: Case, n: int, cocreate: Path, env: dict[str, str], idle: float,
-               children: list[Child]) -> Start:
+               children: list[Child], cold: bool = False) -> Start:
     argv = [str(cocreate), "serve", "--host", "127.0.0.1", "--port", "0"]
+    if cold:
+        clear_cache(env)
     began = time.perf_counter()
     child = start_child(f"{case.key}-{n}", argv, READY_LINE, env, case.workdir, children, timeout=180)
     try:
@@ -404,29 +422,35 @@ def import_once(case: Case, modules: tuple[str, ...], env: dict[str, str]) -> St
 
 
 CONFIG_PROBE = """\
-import json, sys, time, tracemalloc
-path = sys.argv[1]
+import json, os, shutil, sys, time, tracemalloc
+path, cache = sys.argv[1], sys.argv[2]
+os.environ["COCREATE_CACHE_DIR"] = cache  # a directory of its own: cold and warm on purpose
 began = time.perf_counter()
 import yaml
 import bot.config
 from bot.config import load_config
 from flows.prompts import PRINCIPLES, PROMPTS, flat
 imports = time.perf_counter() - began
-read_yaml, parsed = bot.config._read_yaml, []
+read_yaml, reads = bot.config._read_yaml, []
 def timed_read(shown):
     t = time.perf_counter()
     try:
         return read_yaml(shown)
     finally:
-        parsed.append(time.perf_counter() - t)
-bot.config._read_yaml = timed_read  # the split of one load_config call: reading + parsing, the rest
-loads = []
-for _ in range(2):
-    t = time.perf_counter()
-    config = load_config(path, flat(PROMPTS), PRINCIPLES)
-    loads.append(time.perf_counter() - t)
-    del config
-best = loads.index(min(loads))
+        reads.append(time.perf_counter() - t)
+bot.config._read_yaml = timed_read  # the split of one load_config call: reading (+ parsing), the rest
+def best_of(n, cold):
+    loads = []
+    for _ in range(n):
+        if cold:
+            shutil.rmtree(cache, ignore_errors=True)
+        t = time.perf_counter()
+        config = load_config(path, flat(PROMPTS), PRINCIPLES)
+        loads.append((time.perf_counter() - t, reads[-1]))
+        del config
+    return min(loads)
+cold = best_of(2, True)  # an empty cache: read, parse, write the cache
+warm = best_of(2, False)  # the same bytes again: read, the data from the cache
 text = open(path, encoding="utf-8").read()
 cparse = None
 if yaml.__with_libyaml__:
@@ -434,12 +458,16 @@ if yaml.__with_libyaml__:
     yaml.load(text, Loader=yaml.CSafeLoader)
     cparse = time.perf_counter() - t
 bot.config._read_yaml = read_yaml
-tracemalloc.start()
-config = load_config(path, flat(PROMPTS), PRINCIPLES)
-held, peak = tracemalloc.get_traced_memory()
-tracemalloc.stop()
-print(json.dumps({"imports": imports, "load": loads[best], "parse": parsed[best], "cparse": cparse, "held": held,
-                  "peak": peak, "bytes": len(text.encode()), "members": len(config.members)}))
+peaks = {}
+for kind in ("cold", "warm"):
+    if kind == "cold":
+        shutil.rmtree(cache, ignore_errors=True)
+    tracemalloc.start()
+    config = load_config(path, flat(PROMPTS), PRINCIPLES)
+    held, peaks[kind] = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+print(json.dumps({"imports": imports, "cold": cold, "warm": warm, "cparse": cparse, "held": held,
+                  "peaks": peaks, "bytes": len(text.encode()), "members": len(config.members)}))
 """
 
 # One start in-process, untraced, its phases timed by wrapping the server's own functions
@@ -509,7 +537,6 @@ IMPORT_STAGES = (
     ("python itself", ()),
     ("yaml, pydantic", ("yaml", "pydantic")),
     ("sqlalchemy (+ its asyncio extension)", ("sqlalchemy", "sqlalchemy.ext.asyncio")),
-    ("alembic", ("alembic.command", "alembic.runtime.migration", "alembic.script")),
     ("aiohttp", ("aiohttp", "aiohttp.web")),
     ("jinja2, markupsafe", ("jinja2",)),
     ("apscheduler", ("apscheduler.schedulers.asyncio", "apscheduler.triggers.interval")),
@@ -656,6 +683,8 @@ def where(args, big: Case, env: dict[str, str], modules: tuple[str, ...], childr
     lines = []
     # 0. One start's phases.
     phases = big.workdir / "phases.json"
+    if args.cold_cache:
+        clear_cache(env)
     began = time.clock_gettime(time.CLOCK_MONOTONIC)
     done = subprocess.run([sys.executable, "-c", PHASE_PROBE, str(_closed_port()), str(phases), str(max(args.idle, 10.0)),
                            *modules], cwd=big.workdir, env=env, capture_output=True, text=True, timeout=600)
@@ -673,20 +702,22 @@ def where(args, big: Case, env: dict[str, str], modules: tuple[str, ...], childr
                  f"{ms('open', 'opened'):,.0f}, the server until /healthz answered {ms('opened', 'healthy'):,.0f}; "
                  f"start -> healthy {1000 * (m['healthy'] - began):,.0f}{tick}")
     # 1. load_config on the big file.
-    done = subprocess.run([sys.executable, "-c", CONFIG_PROBE, str(big.config)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run([sys.executable, "-c", CONFIG_PROBE, str(big.config), str(big.workdir / "probe-cache")],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     if done.returncode:
         raise SetupError(f"timing load_config failed:\n{done.stderr[-2000:]}")
     c = json.loads(done.stdout)
-    cparse = f"; the same YAML through libyaml (yaml.CSafeLoader) parses in {1000 * c['cparse']:,.0f} ms" \
-        if c["cparse"] is not None else ""
+    (cold, cold_read), (warm, warm_read) = c["cold"], c["warm"]
+    cparse = f"; the same YAML through libyaml alone (yaml.load, yaml.CSafeLoader) parses in " \
+             f"{1000 * c['cparse']:,.0f} ms" if c["cparse"] is not None else ""
     lines.append(f"  load_config on the generated app.yaml ({c['bytes'] / 2**20:.1f} MB, {c['members']:,} members), "
-                 f"the faster of 2: {1000 * c['load']:,.0f} ms, of which reading and parsing the YAML "
-                 f"(bot.config._read_yaml: yaml.load with _Loader, a pure-Python SafeLoader) "
-                 f"{1000 * c['parse']:,.0f} ms and the rest (pydantic, checks, texts) "
-                 f"{1000 * (c['load'] - c['parse']):,.0f} ms"
-                 f"{cparse}; the loaded Config holds {c['held'] / 2**20:.1f} MB of Python objects "
-                 f"(peak while loading {c['peak'] / 2**20:.1f} MB, tracemalloc)")
+                 f"the faster of 2 each: cold (an empty parse cache) {1000 * cold:,.0f} ms, of which "
+                 f"bot.config._read_yaml (read, parse with _Loader, write the cache) {1000 * cold_read:,.0f} ms; "
+                 f"warm (the same bytes again) {1000 * warm:,.0f} ms, of which _read_yaml (read, hash, the data "
+                 f"from the cache) {1000 * warm_read:,.0f} ms; the rest (pydantic, checks, texts) "
+                 f"{1000 * (warm - warm_read):,.0f} ms{cparse}; the loaded Config holds {c['held'] / 2**20:.1f} MB "
+                 f"of Python objects (peak while loading: cold {c['peaks']['cold'] / 2**20:.1f} MB, warm "
+                 f"{c['peaks']['warm'] / 2**20:.1f} MB, tracemalloc)")
     # 2. imports, stage by stage.
     stages = [[label, list(mods) if mods is not None else list(modules)] for label, mods in IMPORT_STAGES]
     done = subprocess.run([sys.executable, "-c", STAGE_PROBE, json.dumps(stages)], cwd=ROOT, env=env,
@@ -723,6 +754,8 @@ def where(args, big: Case, env: dict[str, str], modules: tuple[str, ...], childr
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     traced_env = env | {"BENCH_STARTUP_IMPORTS": json.dumps(list(modules))}
+    if args.cold_cache:
+        clear_cache(env)
     log = big.workdir / "trace.log"
     with log.open("w") as stderr:
         process = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--trace-serve", str(result),
@@ -825,6 +858,8 @@ def report(args, cases: list[Case], results: dict[str, list[Start]], movement: M
     print(f"  {args.runs} start{'s' if args.runs > 1 else ''} per case, interleaved; a start: spawn `cocreate serve "
           f"--host 127.0.0.1 --port 0`, read its port, poll /healthz then /readyz every 2 ms, wait "
           f"{args.idle:g} s, SIGTERM")
+    print("  app.yaml's parse cache: " + ("emptied before every start (--cold-cache: each start parses the YAML)"
+                                          if args.cold_cache else "filled before the runs (each start reads it)"))
     print("  RSS: VmRSS of /proc/<pid>/status; VmHWM: its peak; CPU: user + system of the process")
     for case in cases:
         print()
@@ -890,6 +925,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-where", dest="where", action="store_false",
                         help="skip the analysis after the measurements (load_config, imports, tracemalloc)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 1,000 members, 2 starts per case")
+    parser.add_argument("--cold-cache", action="store_true",
+                        help="empty app.yaml's parse cache before every start, so each parses the YAML (the "
+                             "first start after an edit); default: filled once before the runs")
     parser.add_argument("--cocreate", metavar="PATH", type=Path,
                         help="the cocreate command to run (default: the one next to this Python)")
     parser.add_argument("--keep", action="store_true", help="keep the generated app.yaml, databases and logs; print where")
@@ -927,6 +965,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         base_env = {k: v for k, v in os.environ.items()
                     if not k.startswith(("SLACK_", "MICROSOFT_", "TEAMS_", "SMTP_", "COCREATE_", "DATABASE_URL"))}
+        # app.yaml's parse cache in the temporary directory, never the user's ~/.cache
+        base_env["COCREATE_CACHE_DIR"] = str(workdir / "cache")
         movement = generate_movement(args.members, args.coalitions)
         databases = {}
         try:
@@ -977,6 +1017,10 @@ def main(argv: list[str] | None = None) -> int:
                 env |= {"DATABASE_URL": case.url, "COCREATE_CONFIG": str(case.config)}
             envs[case.key] = env
 
+        if not args.cold_cache:
+            for case in cases:
+                if case.kind == "serve":
+                    prime_cache(envs[case.key], case.config)
         results: dict[str, list[Start]] = {c.key: [] for c in cases}
         print(f"measuring: {len(cases)} cases x {args.runs} starts", flush=True)
         for run in range(args.runs):
@@ -985,7 +1029,7 @@ def main(argv: list[str] | None = None) -> int:
                 if case.kind == "import":
                     start = import_once(case, modules, envs[case.key])
                 else:
-                    start = serve_once(case, run, cocreate, envs[case.key], args.idle, children)
+                    start = serve_once(case, run, cocreate, envs[case.key], args.idle, children, args.cold_cache)
                 results[case.key].append(start)
             print(f"  run {run + 1}/{args.runs}: " + ", ".join(
                 f"{c.key} {1000 * results[c.key][-1].healthy:,.0f} ms" for c in cases), flush=True)

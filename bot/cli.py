@@ -59,7 +59,7 @@ def database_url() -> str:
 async def open_engine(config):
     """The engine on a migrated database, or a clear message saying how to migrate."""
     from flows.registry import all_flows
-    from storage.migrate import current_revision, head_revision
+    from storage.migrate import HEAD, current_revision  # without Alembic: see storage/migrate.py
     from storage.repository import open_store
 
     from bot.ports import StorageUnavailable
@@ -69,7 +69,7 @@ async def open_engine(config):
         current = await current_revision(url)
     except StorageUnavailable as error:
         raise click.ClickException(f"cannot use the database ({_safe(url)}): {error}")
-    if current != head_revision():
+    if current != HEAD:
         raise click.ClickException(
             "the database is not set up or not up to date. Run `cocreate db upgrade` (or `make run`)."
         )

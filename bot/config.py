@@ -7,6 +7,7 @@ one line each, as `file: key.path[i]: what is wrong` — never as a traceback.
 from __future__ import annotations
 
 import difflib
+import io
 import os
 import re
 from calendar import monthrange
@@ -28,6 +29,7 @@ from pydantic import (
     model_validator,
 )
 
+from bot import yaml_cache
 from bot.i18n import SUPPORTED, Languages, Texts, placeholders
 from bot.people import LEADER, MEMBER, PLATFORMS, Changes, Directory, Identity, normal_email
 from bot.texts import TEXTS
@@ -590,23 +592,38 @@ class _Loader(_SAFE):
         return super().construct_mapping(node, deep)
 
 
+# What a cached parse is valid for besides the file's bytes (bot/yaml_cache.py; bump its FORMAT
+# when _Loader starts returning something else for the same text).
+_PARSER = f"PyYAML {yaml.__version__} {_SAFE.__name__}"
+
+
 def _read_yaml(shown: str) -> Any:
     try:
-        with open(shown, encoding="utf-8") as f:
-            text = f.read()
+        with open(shown, "rb") as f:
+            data = f.read()
     except OSError as e:
         raise ConfigError(shown, [("", f"cannot read file: {e.strerror or e}")]) from None
+    # The same bytes parsed before: their data from the cache (~10 ms instead of ~0.9 s for
+    # 10,000 members). Only successful parses are kept, so errors below are always fresh.
+    tree = yaml_cache.get(shown, data, _PARSER)
+    if tree is not yaml_cache.MISS:
+        return tree
+    try:
+        # Decoded as open(shown, encoding="utf-8").read() would: the same newlines, errors.
+        text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8").read()
     except UnicodeDecodeError as e:
         problem = f"cannot read file: not UTF-8 text (byte {e.start})"
         raise ConfigError(shown, [("", problem)]) from None
     try:
-        return yaml.load(text, Loader=_Loader)
+        tree = yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         raise ConfigError(shown, [("", f"invalid YAML: {where}{e.problem or e.context}")]) from None
     except yaml.YAMLError as e:  # e.g. a control character; its str() spans several lines
         raise ConfigError(shown, [("", f"invalid YAML: {str(e).splitlines()[0]}")]) from None
+    yaml_cache.put(shown, data, _PARSER, tree)
+    return tree
 
 
 def _check_references(parts: dict[str, Any], members_ok: bool) -> Problems:

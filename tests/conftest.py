@@ -19,9 +19,12 @@ except when `CI=true`, where they fail: CI must run them.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import secrets
+import shutil
 import sqlite3
+import tempfile
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
@@ -38,6 +41,12 @@ from storage.models import Base
 from storage.repository import SqlStore, open_store
 
 T = TypeVar("T")
+
+# app.yaml's parse cache (bot/yaml_cache.py) goes to a directory of this run, never the
+# developer's ~/.cache: set before any test loads a config, and inherited by the servers and
+# commands the tests start (helpers that drop COCREATE_* keep this one).
+os.environ["COCREATE_CACHE_DIR"] = tempfile.mkdtemp(prefix="cocreate-test-cache-")
+atexit.register(shutil.rmtree, os.environ["COCREATE_CACHE_DIR"], True)
 
 DEFAULT_PG_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 # Children before parents, for DELETE with foreign keys enforced.

@@ -158,7 +158,8 @@ def serve_env(database_url: str, **extra: str) -> dict[str, str]:
     """The environment of a `cocreate serve` with only the web on (no Slack, Teams or email), the
     test movement (tests/data/app.yaml), a quickly polled outbox and a quick scheduler."""
     drop = ("SLACK_", "MICROSOFT_", "BOTFRAMEWORK_", "SMTP_", "COCREATE_")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(drop) or k == "COCREATE_CACHE_DIR"}  # the suite's parse cache (tests/conftest.py)
     env.update(DATABASE_URL=database_url, COCREATE_CONFIG=str(APP_YAML),
                COCREATE_POLL_SECONDS="0.2",  # the outbox is polled quickly, so tests need not wait
                COCREATE_PROGRESS_SECONDS="0.3",  # a round's live progress message

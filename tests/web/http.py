@@ -163,7 +163,8 @@ def web_env(database_url: str, **extra: str) -> dict[str, str]:
     """The environment of a `cocreate serve` with the web only (no Slack, no Teams), the test
     movement of tests/data/app.yaml, and a quickly polled outbox."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SLACK_", "MICROSOFT_", "BOTFRAMEWORK_", "SMTP_", "COCREATE_"))}
+           if not k.startswith(("SLACK_", "MICROSOFT_", "BOTFRAMEWORK_", "SMTP_", "COCREATE_"))
+           or k == "COCREATE_CACHE_DIR"}  # the suite's parse cache (tests/conftest.py)
     env.update(DATABASE_URL=database_url, COCREATE_CONFIG=str(APP_YAML), COCREATE_POLL_SECONDS="0.2",
                COCREATE_PROGRESS_SECONDS="0.3", COCREATE_TICK_SECONDS="0.3")
     env.update(extra)

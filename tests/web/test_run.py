@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(tmp_path: Path, database_url: str, *args: str) -> tuple[subprocess.Popen, list[str]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_", "COCREATE_"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("SLACK_", "MICROSOFT_", "COCREATE_")) or k == "COCREATE_CACHE_DIR"}
     env.update(DATABASE_URL=database_url, COCREATE_CONFIG=str(ROOT / "app.yaml"))
     process = subprocess.Popen([str(COCREATE), "run", "--port", "0", *args], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env)
