@@ -58,6 +58,8 @@ class Child:
 def start_child(name: str, argv: list[str], ready: str, env: dict[str, str], workdir: Path,
                 children: list[Child], timeout: float = 30.0) -> Child:
     log = workdir / f"{name}.log"
+    # app.yaml's parse cache (bot/yaml_cache.py) in the run's directory, not the user's ~/.cache.
+    env = {**env, "COCREATE_CACHE_DIR": env.get("COCREATE_CACHE_DIR") or str(workdir / "cache")}
     with log.open("w") as stderr:  # the child keeps its own copy of the descriptor
         process = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr, text=True,

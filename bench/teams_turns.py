@@ -181,7 +181,7 @@ async def burst(session, args, server: str, url: str, child: Child, fake: Child,
     requests = build(n, args.text, service_url, prefix)
     cpu = child.cpu_seconds()
     started = time.monotonic()
-    latencies, errors, wall = await send_all(session, url, requests, args.concurrency, ok=(200, 201))
+    latencies, errors, wall, _ = await send_all(session, url, requests, args.concurrency, ok=(200, 201))
     cpu = child.cpu_seconds() - cpu
     deadline = time.monotonic() + timeout
     while (seen := await fake_stats(session, stats_url, prefix))["replies"] < n and time.monotonic() < deadline:

@@ -89,11 +89,12 @@ def _unavailable(context: Any) -> None:
         raise StorageUnavailable(reason) from error
 
 
-def dialect_insert(connection: AsyncConnection, model: Any) -> Insert:
+def dialect_insert(on: AsyncConnection | str, model: Any) -> Insert:
     """The dialect's INSERT, for ON CONFLICT: a plain INSERT that hits a unique
-    constraint would abort the whole PostgreSQL transaction."""
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite_dialect
-    return dialect.insert(model)
+    constraint would abort the whole PostgreSQL transaction. `on`: a connection, or the
+    dialect's name (for statements built once)."""
+    name = on if isinstance(on, str) else on.dialect.name
+    return (postgresql if name == "postgresql" else sqlite_dialect).insert(model)
 
 
 def jsonable(value: Any) -> Any:

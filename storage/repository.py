@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import (Float, Insert, Select, String, bindparam, case, cast, delete, func, literal_column, null, or_, select,
                         union_all, update)
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import records as r
@@ -239,13 +238,56 @@ _REACHABLE_AGAIN = (
 def _save_reference(dialect: str) -> Insert:
     """Insert a reference, or update the one at the same address: one statement, never
     read-then-write, so a concurrent first save waits on the unique index and then updates."""
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert(ConversationRefRow)
+    insert = dialect_insert(dialect, ConversationRefRow)
     fresh = ("member_id", "thread", "kind", "data", "updated_at")
     address = ("platform", "tenant", "conversation", "user")
     return insert.values({name: bindparam(f"v_{name}") for name in (*address, *fresh)}).on_conflict_do_update(
         index_elements=list(address),
         set_={**{name: insert.excluded[name] for name in fresh}, "unreachable_reason": None, "unreachable_at": None},
     )
+
+
+@cache
+def _claim_event(dialect: str) -> Insert:
+    insert = dialect_insert(dialect, ProcessedEvent)
+    return insert.values(event_id=bindparam("v_event_id"), processed_at=bindparam("v_at")).on_conflict_do_nothing(
+        index_elements=["event_id"])
+
+
+_LOAD_STATE = (
+    select(FlowStateRow.key, FlowStateRow.member_id, FlowStateRow.coalition_id, FlowStateRow.flow,
+           FlowStateRow.step, FlowStateRow.version, FlowStateRow.data)
+    .where(FlowStateRow.key == bindparam("v_key"))
+)
+_LANGUAGE_OF = select(MemberLanguage.chosen, MemberLanguage.locale).where(
+    MemberLanguage.member_id == bindparam("v_member_id"))
+# The coordinators named in chat ('g' rows) and the member's language (the 'l' row).
+_SPEAKER = union_all(
+    select(literal_column("'g'"), CoordinatorGrantRow.member_id, cast(null(), String(35)), cast(null(), String(35))),
+    select(literal_column("'l'"), MemberLanguage.member_id, MemberLanguage.chosen, MemberLanguage.locale)
+    .where(MemberLanguage.member_id == bindparam("v_member_id")),
+)
+_MEMBER_PROFILE = (
+    select(*(getattr(Member, f.name) for f in dataclasses.fields(r.MemberProfile)))
+    .where(Member.coalition_id == bindparam("v_coalition_id"), Member.member_id == bindparam("v_member_id"))
+)
+_STORIES = (
+    select(StoryRow.id, StoryRow.title, StoryRow.consent, StoryRow.anonymous, StoryRow.withdrawn_at,
+           StoryRow.created_at)
+    .where(StoryRow.coalition_id == bindparam("v_coalition_id"), StoryRow.member_id == bindparam("v_member_id"))
+    .order_by(StoryRow.created_at.desc(), StoryRow.id.desc())
+)
+
+
+@cache
+def _experiments(running: bool, mine: bool) -> Select[Any]:
+    e = ExperimentRow
+    query = _experiment_query().where(e.coalition_id == bindparam("v_coalition_id"))
+    if running:
+        query = query.where(e.starts_on <= bindparam("v_on"), e.ends_on >= bindparam("v_on"))
+    if mine:
+        query = query.where(e.member_id == bindparam("v_member_id"))
+    return query.order_by(e.ends_on, e.id)
 
 
 class SqlUnit:
@@ -260,21 +302,11 @@ class SqlUnit:
     # -- Unit ------------------------------------------------------------------
 
     async def claim_event(self, event_id: str) -> bool:
-        statement = (
-            self._insert(ProcessedEvent)
-            .values(event_id=event_id, processed_at=_utcnow())
-            .on_conflict_do_nothing(index_elements=["event_id"])
-        )
-        return (await self._db.execute(statement)).rowcount == 1
+        statement = _claim_event(self._db.dialect.name)
+        return (await self._db.execute(statement, {"v_event_id": event_id, "v_at": _utcnow()})).rowcount == 1
 
     async def load_state(self, key: str) -> FlowState | None:
-        t = FlowStateRow
-        row = (
-            await self._db.execute(
-                select(t.key, t.member_id, t.coalition_id, t.flow, t.step, t.version, t.data)
-                .where(t.key == key)
-            )
-        ).one_or_none()
+        row = (await self._db.execute(_LOAD_STATE, {"v_key": key})).one_or_none()
         return FlowState(**row._asdict()) if row else None
 
     async def save_state(self, state: FlowState) -> None:
@@ -449,19 +481,13 @@ class SqlUnit:
         return frozenset(rows.scalars())
 
     async def language_of(self, member_id: str) -> tuple[str | None, str | None]:
-        t = MemberLanguage
-        row = (await self._db.execute(select(t.chosen, t.locale).where(t.member_id == member_id))).one_or_none()
+        row = (await self._db.execute(_LANGUAGE_OF, {"v_member_id": member_id})).one_or_none()
         return (row.chosen, row.locale) if row else (None, None)
 
     async def speaker(self, member_id: str) -> tuple[frozenset[str], str | None, str | None]:
         # One round trip for what every turn needs: the coordinators named in chat, and the
-        # member's language ('g' rows are grants, the 'l' row is the language).
-        g, t = CoordinatorGrantRow, MemberLanguage
-        nothing = cast(null(), String(35))
-        rows = await self._db.execute(union_all(
-            select(literal_column("'g'"), g.member_id, nothing, nothing),
-            select(literal_column("'l'"), t.member_id, t.chosen, t.locale).where(t.member_id == member_id),
-        ))
+        # member's language.
+        rows = await self._db.execute(_SPEAKER, {"v_member_id": member_id})
         granted, chosen, locale = set(), None, None
         for kind, member, row_chosen, row_locale in rows:
             if kind == "g":
@@ -610,13 +636,8 @@ class SqlUnit:
     # -- Reader ----------------------------------------------------------------
 
     async def member_profile(self, coalition_id: str, member_id: str) -> r.MemberProfile | None:
-        m = Member
-        row = (
-            await self._db.execute(
-                select(*(getattr(m, f.name) for f in dataclasses.fields(r.MemberProfile)))
-                .where(m.coalition_id == coalition_id, m.member_id == member_id)
-            )
-        ).one_or_none()
+        found = await self._db.execute(_MEMBER_PROFILE, {"v_coalition_id": coalition_id, "v_member_id": member_id})
+        row = found.one_or_none()
         return r.MemberProfile(**row._asdict()) if row else None
 
     async def joined(self, coalition_id: str) -> list[str]:
@@ -645,14 +666,9 @@ class SqlUnit:
     async def experiments(
         self, coalition_id: str, *, running_on: date | None = None, member_id: str | None = None
     ) -> list[ExperimentInfo]:
-        query = _experiment_query().where(ExperimentRow.coalition_id == coalition_id)
-        if running_on is not None:
-            query = query.where(
-                ExperimentRow.starts_on <= running_on, ExperimentRow.ends_on >= running_on
-            )
-        if member_id is not None:
-            query = query.where(ExperimentRow.member_id == member_id)
-        rows = await self._db.execute(query.order_by(ExperimentRow.ends_on, ExperimentRow.id))
+        query = _experiments(running_on is not None, member_id is not None)
+        rows = await self._db.execute(query, {"v_coalition_id": coalition_id, "v_on": running_on,
+                                              "v_member_id": member_id})
         return [_experiment_info(row) for row in rows]
 
     async def experiment(self, experiment_id: int) -> ExperimentInfo | None:
@@ -764,12 +780,7 @@ class SqlUnit:
         return await web.invites(self._db, coalition_id)
 
     async def stories(self, coalition_id: str, member_id: str) -> list[StoryInfo]:
-        t = StoryRow
-        rows = await self._db.execute(
-            select(t.id, t.title, t.consent, t.anonymous, t.withdrawn_at, t.created_at)
-            .where(t.coalition_id == coalition_id, t.member_id == member_id)
-            .order_by(t.created_at.desc(), t.id.desc())
-        )
+        rows = await self._db.execute(_STORIES, {"v_coalition_id": coalition_id, "v_member_id": member_id})
         return [
             StoryInfo(
                 row.id, row.title, row.consent, row.anonymous,

@@ -7,9 +7,10 @@ import dataclasses
 from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, or_, select, update
+from sqlalchemy import Insert, Select, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.ports import AnswerInfo, RoundInfo
@@ -26,15 +27,25 @@ def round_info(row: Any) -> RoundInfo:
     return RoundInfo(**row._asdict())
 
 
+@cache
+def _upsert(dialect: str, model: type, fresh: tuple[str, ...]) -> Insert:
+    """Insert a member's row of `model`, or set `fresh` on the one there: built once per shape
+    (building it costs more than running it), the values bound at each call."""
+    insert = dialect_insert(dialect, model)
+    values = {name: bindparam(f"v_{name}") for name in ("member_id", *fresh)}
+    return insert.values(values).on_conflict_do_update(index_elements=["member_id"],
+                                                       set_={name: insert.excluded[name] for name in fresh})
+
+
+async def _save(db: AsyncConnection, model: type, member_id: str, values: Mapping[str, Any]) -> None:
+    statement = _upsert(db.dialect.name, model, tuple(values))
+    await db.execute(statement, {"v_member_id": member_id, **{f"v_{k}": v for k, v in values.items()}})
+
+
 async def save_language(db: AsyncConnection, member_id: str, values: Mapping[str, Any], now: datetime) -> None:
     """Set a member's chosen language or platform locale, leaving the other as it is."""
     aware(now)
-    fresh = dict(values) | {"updated_at": now}
-    await db.execute(
-        dialect_insert(db, MemberLanguage)
-        .values(member_id=member_id, **fresh)
-        .on_conflict_do_update(index_elements=["member_id"], set_=fresh)
-    )
+    await _save(db, MemberLanguage, member_id, dict(values) | {"updated_at": now})
 
 
 def round_key(round_id: int) -> str:
@@ -128,13 +139,8 @@ class SqlSchedules:
 
     async def save_zone(self, member_id: str, zone: str, source: str, now: datetime) -> None:
         aware(now)
-        fresh = {"timezone": zone, "source": source, "updated_at": now}
         async with self._begin() as db:
-            await db.execute(
-                dialect_insert(db, MemberZone)
-                .values(member_id=member_id, **fresh)
-                .on_conflict_do_update(index_elements=["member_id"], set_=fresh)
-            )
+            await _save(db, MemberZone, member_id, {"timezone": zone, "source": source, "updated_at": now})
 
     async def save_locale(self, member_id: str, locale: str | None, now: datetime) -> None:
         async with self._begin() as db:
