@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Insert, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import records as r
@@ -188,18 +189,15 @@ class SqlWeb:
         async with self._begin() as db:
             ids = []
             for n, (who, body) in enumerate(entries):
-                values = dict(member_id=member_id, who=who, body=dict(body), tag=tag if n == 0 else None,
-                              created_at=now, emailed_at=None)
+                values = {"v_member_id": member_id, "v_who": who, "v_body": dict(body),
+                          "v_tag": tag if n == 0 else None, "v_created_at": now}
                 if n == 0 and tag is not None:
-                    statement = (dialect_insert(db, WebEntryRow).values(values)
-                                 .on_conflict_do_nothing(index_elements=["tag"]).returning(WebEntryRow.id))
-                    found = (await db.execute(statement)).scalar_one_or_none()
+                    found = (await db.execute(_record_tagged(db.dialect.name), values)).scalar_one_or_none()
                     if found is None:
                         return []  # recorded before (a send retried after a crash)
                     ids.append(found)
                     continue
-                ids.append((await db.execute(
-                    WebEntryRow.__table__.insert().values(values).returning(WebEntryRow.id))).scalar_one())
+                ids.append((await db.execute(_RECORD, values)).scalar_one())
             return ids
 
     async def transcript(self, member_id: str, limit: int) -> list[WebEntry]:
@@ -245,23 +243,38 @@ def _as_person(row: Any) -> WebPerson:
     return WebPerson(row.member_id, row.name, row.coalition_id, row.email, row.unsubscribed_at is not None)
 
 
+# Every page and post runs these: built once (building a statement costs more than running it).
+_SESSION = (
+    select(WebSessionRow.csrf, *_PERSON_COLUMNS)
+    .join(WebPersonRow, WebPersonRow.member_id == WebSessionRow.member_id)
+    .where(WebSessionRow.token_hash == bindparam("v_hash"), WebSessionRow.expires_at > bindparam("v_now"))
+)
+_TRANSCRIPT = (
+    select(WebEntryRow.id, WebEntryRow.who, WebEntryRow.body, WebEntryRow.created_at, WebEntryRow.emailed_at)
+    .where(WebEntryRow.member_id == bindparam("v_member_id"))
+    .order_by(WebEntryRow.id.desc()).limit(bindparam("v_limit"))
+)
+
+
+_ENTRY = {name: bindparam(f"v_{name}") for name in ("member_id", "who", "body", "tag", "created_at")}
+_RECORD = WebEntryRow.__table__.insert().values(_ENTRY).returning(WebEntryRow.id)
+
+
+@cache
+def _record_tagged(dialect: str) -> Insert:
+    """The first entry of a post, once per tag: a post handled twice is kept once."""
+    return (dialect_insert(dialect, WebEntryRow).values(_ENTRY)
+            .on_conflict_do_nothing(index_elements=["tag"]).returning(WebEntryRow.id))
+
+
 async def _session(db: AsyncConnection, session_hash: str, now: datetime) -> WebSession | None:
-    s = WebSessionRow
-    row = (await db.execute(
-        select(s.csrf, *_PERSON_COLUMNS)
-        .join(WebPersonRow, WebPersonRow.member_id == s.member_id)
-        .where(s.token_hash == session_hash, s.expires_at > now)
-    )).one_or_none()
+    row = (await db.execute(_SESSION, {"v_hash": session_hash, "v_now": now})).one_or_none()
     return WebSession(_as_person(row), row.csrf) if row else None
 
 
 async def _transcript(db: AsyncConnection, member_id: str, limit: int) -> list[WebEntry]:
-    e = WebEntryRow
-    rows = await db.execute(
-        select(e.id, e.who, e.body, e.created_at, e.emailed_at)
-        .where(e.member_id == member_id).order_by(e.id.desc()).limit(limit)
-    )
-    return [WebEntry(**row._asdict()) for row in reversed(rows.all())]
+    rows = await db.execute(_TRANSCRIPT, {"v_member_id": member_id, "v_limit": limit})
+    return [WebEntry(*row) for row in reversed(rows.all())]
 
 
 

@@ -86,7 +86,7 @@ class WebBot:
         self.mailer = Mailer(settings.smtp) if settings.smtp else None
         self.sender = WebSender(access, self.mailer, lambda: self.base, engine.config.movement.name, self.clock)
         self.env = render.environment()
-        self.env.globals["nonce"] = lambda: uuid.uuid4().hex
+        self.env.globals["nonce"] = render.nonce
         self.env.tests["instanceof"] = isinstance
         self.capabilities = CAPABILITIES
         self._tasks: set[asyncio.Task] = set()

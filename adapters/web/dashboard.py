@@ -35,6 +35,7 @@ from aiohttp import web
 import adapters.report as words
 from adapters.report import render as render_report
 from adapters.web import charts
+from adapters.web.render import nonce as form_nonce
 from adapters.web.sender import PLATFORM
 from bot.digest import Audience, Scope
 from bot.ports import WebPerson
@@ -373,7 +374,7 @@ class Dashboard:
         html = self.web.env.get_template(template).render(
             lang=texts.code, movement=self.config.movement.name, csrf=viewer.csrf, texts=texts, w=words,
             t=lambda key, **values: texts.t(f"dashboard.{key}", **values), viewer=viewer,
-            url=self._url, query=dict(request.query), path=request.path, nonce=lambda: uuid.uuid4().hex,
+            url=self._url, query=dict(request.query), path=request.path, nonce=form_nonce,
             coordinator=viewer.coordinator, leads=viewer.leads, coalition_name=self._name,
             person_name=lambda member_id: self.engine.people.get(member_id, member_id),
             sector_list=lambda codes: texts.listing(words.sector_label(texts, code) for code in codes), **context)

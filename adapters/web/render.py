@@ -6,7 +6,10 @@ Pure: a reply and the page's words in, markup out. The routes are in `app.py`.
 
 from __future__ import annotations
 
+import os
+import random
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit
@@ -24,6 +27,15 @@ _ITALIC = re.compile(r"(?<![\w_])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w_])")
 _CODE = re.compile(r"`([^`\n]+)`")
 _QR = re.compile(r"/join/[\w-]{20,100}/qr\.svg")
 _LINK = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)]")
+_STYLED = re.compile(r"[*_`:]")  # what a line needs for any of the above
+# Event ids for forms, not secrets (the CSRF token guards the post): they only tell one form
+# sent twice from two forms. A page draws dozens, and uuid4 reads the OS's randomness each time.
+_NONCES = random.Random(os.urandom(32))
+
+
+def nonce() -> str:
+    """A fresh event id for a form: 32 hex digits, unique across pages, servers and restarts."""
+    return f"{_NONCES.getrandbits(128):032x}"
 
 
 def environment() -> Environment:
@@ -39,6 +51,17 @@ def markup(text: str, qr: str | None = None) -> Markup:
     """The chat's Markdown subset (*bold*, _italic_, `code`, lines starting with "- ", links)
     as HTML. Escaped first: whatever a member typed is shown as text, never as markup.
     `qr`: the alt text of an invite's QR code, drawn under its link (this server's own SVG)."""
+    if type(text) is str and type(qr) in (str, type(None)):  # not Markup, which equals its str
+        return _markup_text(text, qr)
+    return _markup(text, qr)
+
+
+@lru_cache(maxsize=8192)  # a page draws the same recorded texts on every visit
+def _markup_text(text: str, qr: str | None) -> Markup:
+    return _markup(text, qr)
+
+
+def _markup(text: str, qr: str | None) -> Markup:
     lines, out, bullets = str(escape(text)).split("\n"), [], []
 
     def flush() -> None:
@@ -59,6 +82,8 @@ def markup(text: str, qr: str | None = None) -> Markup:
 
 
 def _inline(line: str, qr: str | None = None) -> str:
+    if not _STYLED.search(line):
+        return line
     # Code first, so nothing inside `…` is styled; links last, on text that is already escaped.
     parts = re.split(r"(`[^`\n]+`)", line)
     done = []

@@ -46,6 +46,22 @@ def test_markup_escapes_first_then_styles():
     assert "<ul><li>one</li><li>&lt;two&gt;</li></ul>" in html
 
 
+def test_markup_drawn_again_is_the_same_and_never_mixes_text_with_markup():
+    from markupsafe import Markup
+
+    typed = "<b>*hi*</b>"
+    first = str(render.markup(typed))
+    assert str(render.markup(typed)) == first == "&lt;b&gt;<strong>hi</strong>&lt;/b&gt;"
+    # Markup equals the same str, but is drawn as given, and a str is never drawn as markup.
+    assert str(render.markup(Markup(typed))) == "<b><strong>hi</strong></b>"
+    assert str(render.markup(typed)) == first
+
+
+def test_form_nonces_are_fresh_event_ids():
+    drawn = {render.nonce() for _ in range(10_000)}
+    assert len(drawn) == 10_000 and all(re.fullmatch(r"[0-9a-f]{32}", n) for n in drawn)
+
+
 def test_markup_keeps_emoji_and_rtl_text_as_typed():
     text = "مرحبا 🙂 \u202eevil"
     assert str(render.markup(text)) == text
