@@ -129,7 +129,9 @@ class Engine:
     def refusal(self, ref: ConversationRef) -> Reply:
         """The note for an event the server is too busy to take (nothing of it recorded): in
         the platform's language for the member, without a word from the database."""
-        texts = self.texts(self.actor(ref))
+        member_id = self.member_id(ref)  # the actor's language, without the rest of the actor
+        coalition = self._coalition_for(ref, member_id)
+        texts = self.config.texts(None, ref.extra.get("locale"), self.config.language_of(coalition.id))
         return dress(Reply(blocks=(Text(texts.t("engine.overloaded")),)), texts)
 
     async def speaker(self, ref: ConversationRef) -> Actor:

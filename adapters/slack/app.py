@@ -90,6 +90,7 @@ class SlackBot:
         self.engine = engine
         self.settings = settings
         self.backlog = Backlog("slack", waiting=waiting)  # acknowledged events not yet handled
+        self._notes: dict[str, dict] = {}  # a refusal's text -> its Slack message
         self._http: aiohttp.ClientSession | None = None  # one pool: response_url posts, outbox sends
         # What this process last did per member (time.monotonic()), so a busy member costs no
         # extra writes or Web API calls: (member id, team) -> reference saved; member id ->
@@ -187,6 +188,28 @@ class SlackBot:
     def _spawn(self, work: Awaitable[None]) -> asyncio.Task:
         return self.backlog.spawn(work)
 
+    def _rendered(self, note: Reply) -> dict:
+        """A refusal's message, drawn once per language: refusals come by the thousand."""
+        text = note.blocks[0].text
+        if text not in self._notes:
+            self._notes[text] = render.message(note)
+        return self._notes[text]
+
+    async def _tell(self, client: AsyncWebClient, note: Reply, origin: Origin) -> None:
+        """A refusal where the member is: under the click (response_url, posted directly: there
+        may be thousands a second) or in the DM."""
+        payload = self._rendered(note)
+        if not origin.response_url:
+            await self._call(client.chat_postMessage, channel=origin.channel, **payload)
+            return
+        try:
+            async with self.http().post(origin.response_url, json={**payload, "response_type": "ephemeral",
+                                                                   "replace_original": False}) as answer:
+                if answer.status >= 400:
+                    log.warning("slack: response_url answered %s", answer.status)
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            log.warning("slack: response_url not reached: %s", type(error).__name__)
+
     def _refused(self, ref: ConversationRef) -> Reply | None:
         """Too much acknowledged and not yet handled: the note telling the member to send it
         again (nothing of the event is recorded), else None."""
@@ -221,7 +244,7 @@ class SlackBot:
     async def on_command(self, ack, body, client) -> None:
         refused = self._refused(events.from_command(body)[0].ref)
         if refused:
-            await ack(**render.message(refused))  # shown to the member alone
+            await ack(**self._rendered(refused))  # shown to the member alone
             return
         await ack()
 
@@ -245,7 +268,7 @@ class SlackBot:
             return
         interaction, origin = events.from_answer(body, action, ref_action, field_id, value)
         if refused := self._refused(interaction.ref):
-            await self._say(client, refused, replace(origin, replace=False))
+            await self._tell(client, refused, origin)
             return
         await self._spawn(self._run(client, interaction, origin))
 
@@ -254,7 +277,7 @@ class SlackBot:
         message, origin = events.from_button_command(body, action.get("value") or "help")
         origin.replace = False  # a shortcut button starts something new; keep the message
         if refused := self._refused(message.ref):
-            await self._say(client, refused, origin)
+            await self._tell(client, refused, origin)
             return
         await self._spawn(self._run(client, message, origin))
 
@@ -264,7 +287,7 @@ class SlackBot:
         origin = events.action_origin(body)
         ref = events._interaction_ref(body, origin.meta.get("c"))
         if refused := self._refused(ref):
-            await self._say(client, refused, replace(origin, replace=False))
+            await self._tell(client, refused, origin)
             return
 
         async def work() -> None:
@@ -285,7 +308,7 @@ class SlackBot:
         if refused and view["state"]["values"]:
             # The modal stays open with what was typed in it, the note under its first field.
             first = next(iter(view["state"]["values"]))
-            await ack(response_action="errors", errors={first: render.message(refused)["text"]})
+            await ack(response_action="errors", errors={first: self._rendered(refused)["text"]})
             return
         try:
             replies = await asyncio.wait_for(self.engine.handle(interaction, CAPABILITIES), SUBMIT_BUDGET)
@@ -316,7 +339,7 @@ class SlackBot:
         if not parsed:
             return
         if refused := self._refused(parsed[0].ref):
-            await self._say(client, refused, parsed[1])
+            await self._tell(client, refused, parsed[1])
             return
         await self._spawn(self._run(client, *parsed))
 
