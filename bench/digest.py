@@ -439,8 +439,8 @@ async def generate(engine: AsyncEngine, movement: Movement, db: str, use_copy: b
         async with engine.begin() as connection:
             await connection.exec_driver_sql("ANALYZE")
         async with engine.connect() as connection:  # outside a transaction: the driver's own
-            raw = (await connection.get_raw_connection()).driver_connection
-            await (await raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")).close()
+            raw = (await connection.get_raw_connection()).driver_connection.raw  # storage.sqlite.Inline's
+            raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").close()
         maintenance = "ANALYZE + WAL checkpoint"
     lines.append(f"    {maintenance:<56} {'':>14} {time.perf_counter() - started:>6.1f} s")
     print(lines[-1], flush=True)
@@ -675,9 +675,8 @@ async def explain(engine: AsyncEngine, statement: str, parameters: Any) -> list[
             finally:
                 await raw.execute(f"DEALLOCATE {name}")
             return lines
-        cursor = await raw.execute("EXPLAIN QUERY PLAN " + statement, tuple(parameters or ()))
-        rows = await cursor.fetchall()
-        await cursor.close()
+        # SQLite runs on the loop's thread (storage.sqlite.Inline): its sqlite3 connection, directly.
+        rows = raw.raw.execute("EXPLAIN QUERY PLAN " + statement, tuple(parameters or ())).fetchall()
         depth = {0: -1}
         lines = []
         for node, parent, _, detail in rows:
