@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import bindparam, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.db import dialect_insert
@@ -40,9 +40,13 @@ async def depart(db: AsyncConnection, platform: str, scope: str, reason: str, no
     return gone
 
 
+# Read by each sender at every heartbeat of the delivery loop: built once.
+_DEPARTURES = select(D.scope, D.reason, D.members).where(D.platform == bindparam("v_platform"))
+
+
 async def departures(db: AsyncConnection, platform: str) -> dict[str, tuple[str, tuple[str, ...]]]:
     """scope -> (reason, members reached only there) of every departure on `platform`."""
-    rows = await db.execute(select(D.scope, D.reason, D.members).where(D.platform == platform))
+    rows = await db.execute(_DEPARTURES, {"v_platform": platform})
     return {scope: (reason, tuple(members or ())) for scope, reason, members in rows}
 
 

@@ -223,6 +223,20 @@ def open_store(url: str) -> SqlStore:
     return SqlStore(create_engine(url))
 
 
+def _reference_query() -> Select[Any]:
+    t = ConversationRefRow
+    return select(t.platform, t.tenant, t.conversation, t.user, t.thread, t.data)
+
+
+def _experiment_query() -> Select[Any]:
+    e, c = ExperimentRow, CheckInRow
+    checkins = select(func.count()).where(c.experiment_id == e.id).scalar_subquery()
+    return select(
+        e.id, e.coalition_id, e.member_id, e.title, e.stakeholders,
+        e.starts_on, e.ends_on, e.owner, checkins.label("checkins"),
+    )
+
+
 # Statements every chat turn may run, built once: building one from its parts costs more
 # than running it (SQLAlchemy coerces each value and derives the cache key every time).
 _REACHABLE_AGAIN = (
@@ -277,6 +291,45 @@ _STORIES = (
     .where(StoryRow.coalition_id == bindparam("v_coalition_id"), StoryRow.member_id == bindparam("v_member_id"))
     .order_by(StoryRow.created_at.desc(), StoryRow.id.desc())
 )
+
+
+# ... and those every proactive send may run: the member's address (and, if a platform
+# refuses, marking it), where they last wrote from, a check-in round and its answers.
+_REFERENCE_ORDER = (ConversationRefRow.updated_at.desc(), ConversationRefRow.id.desc())
+
+
+@cache
+def _reference_for(by_kind: bool) -> Select[Any]:
+    """The latest reference of v_member_id on v_platform (of kind v_kind if `by_kind`)."""
+    t = ConversationRefRow
+    query = _reference_query().where(t.platform == bindparam("v_platform"), t.member_id == bindparam("v_member_id"))
+    if by_kind:
+        query = query.where(t.kind == bindparam("v_kind"))
+    return query.order_by(*_REFERENCE_ORDER).limit(1)
+
+
+_CHANNEL_REFERENCE = (
+    _reference_query()
+    .where(ConversationRefRow.platform == bindparam("v_platform"),
+           or_(ConversationRefRow.conversation == bindparam("v_conversation"),
+               ConversationRefRow.data["channel"].as_string() == bindparam("v_conversation")))
+    .order_by(*_REFERENCE_ORDER).limit(1)
+)
+_MARK_UNREACHABLE = (
+    update(ConversationRefRow)
+    .where(ConversationRefRow.platform == bindparam("v_platform"),
+           ConversationRefRow.member_id == bindparam("v_member_id"))
+    .values(unreachable_reason=bindparam("v_reason"), unreachable_at=bindparam("v_at"))
+)
+_LAST_PLATFORM = (
+    select(ConversationRefRow.platform)
+    .where(ConversationRefRow.member_id == bindparam("v_member_id"),
+           ConversationRefRow.platform.in_(bindparam("v_platforms", expanding=True)))
+    .order_by(*_REFERENCE_ORDER).limit(1)
+)
+_ROUND = round_query().where(RoundRow.id == bindparam("v_id"))
+_ANSWERED = select(CheckInRow.member_id).where(CheckInRow.round_id == bindparam("v_round_id"))
+_EXPERIMENT = _experiment_query().where(ExperimentRow.id == bindparam("v_id"))
 
 
 @cache
@@ -575,25 +628,15 @@ class SqlUnit:
     async def reference_for(
         self, platform: str, member_id: str, kind: str | None = "personal"
     ) -> ConversationRef | None:
-        t = ConversationRefRow
-        query = _reference_query().where(t.platform == platform, t.member_id == member_id)
-        if kind is not None:
-            query = query.where(t.kind == kind)
-        return await self._latest_reference(query)
+        values = {"v_platform": platform, "v_member_id": member_id, "v_kind": kind}
+        return await self._latest_reference(_reference_for(kind is not None), values)
 
     async def channel_reference(self, platform: str, conversation: str) -> ConversationRef | None:
-        t = ConversationRefRow
-        query = _reference_query().where(
-            t.platform == platform,
-            or_(t.conversation == conversation, t.data["channel"].as_string() == conversation),
-        )
-        return await self._latest_reference(query)
+        values = {"v_platform": platform, "v_conversation": conversation}
+        return await self._latest_reference(_CHANNEL_REFERENCE, values)
 
-    async def _latest_reference(self, query: Select[Any]) -> ConversationRef | None:
-        t = ConversationRefRow
-        row = (
-            await self._db.execute(query.order_by(t.updated_at.desc(), t.id.desc()).limit(1))
-        ).one_or_none()
+    async def _latest_reference(self, query: Select[Any], values: dict[str, Any]) -> ConversationRef | None:
+        row = (await self._db.execute(query, values)).one_or_none()
         if row is None:
             return None
         return ConversationRef(
@@ -605,12 +648,8 @@ class SqlUnit:
     ) -> None:
         if now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
-        t = ConversationRefRow
-        await self._db.execute(
-            update(t)
-            .where(t.platform == platform, t.member_id == member_id)
-            .values(unreachable_reason=reason, unreachable_at=now)
-        )
+        await self._db.execute(_MARK_UNREACHABLE, {"v_platform": platform, "v_member_id": member_id,
+                                                   "v_reason": reason, "v_at": now})
 
     async def unreachable(self, platform: str) -> list[tuple[str, str]]:
         t = ConversationRefRow
@@ -625,10 +664,7 @@ class SqlUnit:
         return list(latest.items())
 
     async def last_platform(self, member_id: str, platforms: Collection[str]) -> str | None:
-        t = ConversationRefRow
-        return await self._db.scalar(
-            select(t.platform).where(t.member_id == member_id, t.platform.in_(list(platforms)))
-            .order_by(t.updated_at.desc(), t.id.desc()).limit(1))
+        return await self._db.scalar(_LAST_PLATFORM, {"v_member_id": member_id, "v_platforms": list(platforms)})
 
     async def identify(self, identity: Identity, now: datetime) -> tuple[int, Identity]:
         return await people.identify(self._db, identity, now)
@@ -672,9 +708,7 @@ class SqlUnit:
         return [_experiment_info(row) for row in rows]
 
     async def experiment(self, experiment_id: int) -> ExperimentInfo | None:
-        row = (
-            await self._db.execute(_experiment_query().where(ExperimentRow.id == experiment_id))
-        ).one_or_none()
+        row = (await self._db.execute(_EXPERIMENT, {"v_id": experiment_id})).one_or_none()
         return _experiment_info(row) if row else None
 
     async def open_statements(self, coalition_id: str) -> list[StatementInfo]:
@@ -747,9 +781,7 @@ class SqlUnit:
         return await privacy.member_data(self._db, member_id)
 
     async def round(self, round_id: int) -> RoundInfo | None:
-        row = (
-            await self._db.execute(round_query().where(RoundRow.id == round_id))
-        ).one_or_none()
+        row = (await self._db.execute(_ROUND, {"v_id": round_id})).one_or_none()
         return round_info(row) if row else None
 
     async def open_round(self, coalition_id: str) -> RoundInfo | None:
@@ -765,10 +797,7 @@ class SqlUnit:
         return round_info(row) if row else None
 
     async def answered(self, round_id: int) -> frozenset[str]:
-        c = CheckInRow
-        rows = await self._db.execute(
-            select(c.member_id).where(c.round_id == round_key(round_id))
-        )
+        rows = await self._db.execute(_ANSWERED, {"v_round_id": round_key(round_id)})
         return frozenset(rows.scalars())
 
     async def overrides(self) -> dict[tuple[str, str], Override]:
@@ -788,20 +817,6 @@ class SqlUnit:
             )
             for row in rows
         ]
-
-
-def _reference_query() -> Select[Any]:
-    t = ConversationRefRow
-    return select(t.platform, t.tenant, t.conversation, t.user, t.thread, t.data)
-
-
-def _experiment_query() -> Select[Any]:
-    e, c = ExperimentRow, CheckInRow
-    checkins = select(func.count()).where(c.experiment_id == e.id).scalar_subquery()
-    return select(
-        e.id, e.coalition_id, e.member_id, e.title, e.stakeholders,
-        e.starts_on, e.ends_on, e.owner, checkins.label("checkins"),
-    )
 
 
 def _experiment_info(row: Any) -> ExperimentInfo:

@@ -37,6 +37,10 @@ def _upsert(dialect: str, model: type, fresh: tuple[str, ...]) -> Insert:
                                                        set_={name: insert.excluded[name] for name in fresh})
 
 
+# Written when a round's progress message is posted or updated (the delivery loop).
+_SET_PROGRESS = update(RoundRow).where(RoundRow.id == bindparam("v_id")).values(progress=bindparam("v_progress"))
+
+
 async def _save(db: AsyncConnection, model: type, member_id: str, values: Mapping[str, Any]) -> None:
     statement = _upsert(db.dialect.name, model, tuple(values))
     await db.execute(statement, {"v_member_id": member_id, **{f"v_{k}": v for k, v in values.items()}})
@@ -133,9 +137,7 @@ class SqlSchedules:
 
     async def set_progress(self, round_id: int, progress: Mapping[str, Any]) -> None:
         async with self._begin() as db:
-            await db.execute(
-                update(RoundRow).where(RoundRow.id == round_id).values(progress=dict(progress))
-            )
+            await db.execute(_SET_PROGRESS, {"v_id": round_id, "v_progress": dict(progress)})
 
     async def save_zone(self, member_id: str, zone: str, source: str, now: datetime) -> None:
         aware(now)
