@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from functools import cache
+import json
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Insert, bindparam, delete, func, select, update
+from sqlalchemy import Insert, Text, bindparam, cast, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import records as r
@@ -249,8 +250,8 @@ _SESSION = (
     .join(WebPersonRow, WebPersonRow.member_id == WebSessionRow.member_id)
     .where(WebSessionRow.token_hash == bindparam("v_hash"), WebSessionRow.expires_at > bindparam("v_now"))
 )
-_TRANSCRIPT = (
-    select(WebEntryRow.id, WebEntryRow.who, WebEntryRow.body, WebEntryRow.created_at, WebEntryRow.emailed_at)
+_TRANSCRIPT = (  # the bodies as stored text: a page reads the same ones on every view (see _body)
+    select(WebEntryRow.id, WebEntryRow.who, cast(WebEntryRow.body, Text), WebEntryRow.created_at, WebEntryRow.emailed_at)
     .where(WebEntryRow.member_id == bindparam("v_member_id"))
     .order_by(WebEntryRow.id.desc()).limit(bindparam("v_limit"))
 )
@@ -274,7 +275,13 @@ async def _session(db: AsyncConnection, session_hash: str, now: datetime) -> Web
 
 async def _transcript(db: AsyncConnection, member_id: str, limit: int) -> list[WebEntry]:
     rows = await db.execute(_TRANSCRIPT, {"v_member_id": member_id, "v_limit": limit})
-    return [WebEntry(*row) for row in reversed(rows.all())]
+    return [WebEntry(id, who, _body(body), created, emailed) for id, who, body, created, emailed in reversed(rows.all())]
+
+
+@lru_cache(maxsize=4096)
+def _body(stored: str) -> Mapping[str, Any]:
+    """A stored body decoded once: the same text gives the same dict, so read it, never change it."""
+    return json.loads(stored)
 
 
 

@@ -86,8 +86,7 @@ class WebBot:
         self.mailer = Mailer(settings.smtp) if settings.smtp else None
         self.sender = WebSender(access, self.mailer, lambda: self.base, engine.config.movement.name, self.clock)
         self.env = render.environment()
-        self.env.globals["nonce"] = render.nonce
-        self.env.tests["instanceof"] = isinstance
+        self.kept = render.Kept()
         self.capabilities = CAPABILITIES
         self._tasks: set[asyncio.Task] = set()
         self.dashboard = Dashboard(self)
@@ -113,8 +112,12 @@ class WebBot:
         async def guarded(request: web.Request) -> web.StreamResponse:
             try:
                 return await handler(request)
-            except web.HTTPException:
-                raise
+            except web.HTTPException as moved:
+                # Answered, not raised on: aiohttp keeps a raised answer in a local beside its
+                # traceback, a reference cycle per request that only a collection frees.
+                answer = web.Response(status=moved.status, reason=moved.reason, headers=moved.headers, body=moved.body)
+                answer.cookies.update(moved.cookies)
+                return answer
             except Answer as answer:
                 return answer.response
             except StorageUnavailable as error:  # nothing was saved: say so, and to try again
@@ -341,26 +344,23 @@ class WebBot:
         person = session.person
         actor, current = seen
         texts = self.engine.texts(actor)
-        items, live, given = [], None, {}
-        words = chrome(texts)
-        for entry in entries:
-            if entry.who == "member":
-                items.append({"who": "member", "text": entry.body.get("text", ""), "answers": entry.body.get("answers")})
-            else:
-                items.append({"who": "bot", "reply": codec.load(entry.body, words), "live": False,
-                              "given": entry.body.get("given")})
+        live, given, shown, words = None, {}, None, chrome(texts)
+        items = [self.kept.item(e.id, e.who, e.body, texts.code, words) for e in entries]
         # The open question is a form: as it was last asked (with its errors and what the member
         # typed), or as the engine asks it now when the conversation does not show it.
-        last = next((i for i in reversed(items) if i["who"] == "bot" and i["reply"].ask is not None), None)
-        if current is not None and last is not None and last["reply"].ask.action == current.action:
-            last["live"], live, given = True, last["reply"].ask, last["given"] or {}
-            if not last["reply"].blocks:
+        last = next((i for i in reversed(items) if i.reply is not None and i.reply.ask is not None), None)
+        if current is not None and last is not None and last.reply.ask.action == current.action:
+            live, given, shown = last.reply.ask, last.given or {}, last
+            if not last.reply.blocks:
                 items.remove(last)  # nothing but the question, which is drawn below as the form
         live = live or current
+        t = self._words(texts)
         return self._page(
             request, "chat.html", texts, title=texts.t("web.chat_title"), csrf=session.csrf, name=person.name,
-            coalition=self.engine.config.coalition(actor.coalition_id).name, items=items, live=live, given=given,
-            click=render.one_click(live) if live else None, commands=self.engine.menu(actor),
+            coalition=self.engine.config.coalition(actor.coalition_id).name, live=live, given=given,
+            items=[(i.who, self.kept.entry(i, i is shown, session.csrf, t)) for i in items],
+            menu=self.kept.menu(self.engine.menu(actor), session.csrf),
+            click=render.one_click(live) if live else None,
             max_length=self.engine.config.limits.max_answer_length)
 
     async def post(self, request: web.Request) -> web.Response:
@@ -525,11 +525,15 @@ class WebBot:
             if csrf is None or not NONCE.match(csrf):
                 csrf = fresh = secrets.token_hex(16)
         html = render.page(self.env, template, lang=texts.code, movement=self.engine.config.movement.name,
-                           t=lambda key, **values: texts.t(f"web.{key}", **values), csrf=csrf, **context)
+                           t=self._words(texts), csrf=csrf, **context)
         response = web.Response(text=html, content_type="text/html", status=status, headers=HEADERS)
         if fresh:
             response.set_cookie(CSRF, fresh, httponly=True, samesite="Lax", secure=self.settings.secure, path="/")
         return response
+
+    @staticmethod
+    def _words(texts: Texts) -> Callable[..., str]:
+        return lambda key, **values: texts.t(f"web.{key}", **values)
 
     def _sign_in_cookie(self, response: web.StreamResponse, session: str) -> None:
         response.set_cookie(SESSION, session, max_age=SESSION_DAYS * 86400, httponly=True, samesite="Lax",

@@ -9,14 +9,17 @@ from __future__ import annotations
 import os
 import random
 import re
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from adapters.web import codec
 from bot.ui import Ask, Buttons, Context, Divider, Field, Kind, Reply, Section, Text
 
 HERE = Path(__file__).resolve().parent
@@ -38,12 +41,18 @@ def nonce() -> str:
     return f"{_NONCES.getrandbits(128):032x}"
 
 
-def environment() -> Environment:
+# Where kept HTML gets a fresh event id on every page: escaped text never holds a "<".
+EVENT = Markup("<!--event-->")
+
+
+def environment(event: Callable[[], str] = nonce) -> Environment:
+    """`event`: what a form's event id is (`Kept` draws its HTML with `EVENT` instead)."""
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["markup"] = markup
+    env.tests["instanceof"] = isinstance
     env.globals.update(Text=Text, Section=Section, Context=Context, Divider=Divider, Buttons=Buttons, Kind=Kind,
-                       PREFIX=PREFIX, field_name=field_name)
+                       PREFIX=PREFIX, field_name=field_name, nonce=event)
     return env
 
 
@@ -104,6 +113,81 @@ def _link(url: str, qr: str | None) -> str:
     if qr and _QR.fullmatch(path):  # by path: the page's own origin, whatever name the link uses
         html += f'<br><img class="qr" src="{path}" alt="{escape(qr)}" width="192" height="192">'
     return html
+
+
+@dataclass(eq=False)
+class Item:
+    """A recorded message of the chat as the page draws it, decoded once."""
+
+    who: str  # "bot" or "member"
+    body: Mapping[str, Any]  # as stored: a message changed in place no longer equals it
+    reply: Reply | None = None  # the bot's
+    given: Mapping[str, Any] | None = None  # what the member had typed into its question
+    text: str = ""  # the member's
+    answers: list | None = None
+    drawn: dict[tuple[bool, str], tuple[str, ...]] = field(default_factory=dict)
+
+
+class Kept:
+    """The chat's recorded messages and its menu, decoded and drawn once and kept (LRU, per
+    language), so a page view renders only what is new and the open question. Kept HTML holds
+    `EVENT` where a form's event id goes; every view gets fresh ones (a form's id must differ
+    from any already sent, which would be handled once)."""
+
+    def __init__(self, size: int = 4096):
+        env = environment(event=lambda: EVENT)
+        self._entry = env.from_string('{% from "_macros.html" import entry %}{{ entry(item, live, csrf, t) }}')
+        self._menu = env.from_string('{% from "_macros.html" import menu %}{{ menu(commands, csrf) }}')
+        self._items: OrderedDict[tuple[int, str], Item] = OrderedDict()
+        self._menus: OrderedDict[tuple, tuple[str, ...]] = OrderedDict()
+        self.size = size
+
+    def item(self, entry_id: int, who: str, body: Mapping[str, Any], language: str, words: Mapping[str, str]) -> Item:
+        key = (entry_id, language)
+        item = self._items.get(key)
+        if item is not None and (item.body is body or item.body == body):
+            self._items.move_to_end(key)
+            return item
+        if who == "member":
+            item = Item(who, body, text=body.get("text", ""), answers=body.get("answers"))
+        else:
+            item = Item(who, body, reply=codec.load(body, words), given=body.get("given"))
+        self._keep(self._items, key, item)
+        return item
+
+    def entry(self, item: Item, live: bool, csrf: str, t: Any) -> Markup:
+        parts = item.drawn.get((live, csrf))
+        if parts is None:
+            parts = _parts(self._entry.render(item=item, live=live, csrf=csrf, t=t))
+            if len(item.drawn) >= 4:  # a member's sessions come and go
+                item.drawn.clear()
+            item.drawn[(live, csrf)] = parts
+        return _fresh(parts)
+
+    def menu(self, commands: list[tuple[str, str]], csrf: str) -> Markup:
+        key = (tuple(commands), csrf)
+        parts = self._menus.get(key)
+        if parts is None:
+            parts = _parts(self._menu.render(commands=commands, csrf=csrf))
+            self._keep(self._menus, key, parts)
+        return _fresh(parts)
+
+    def _keep(self, kept: OrderedDict, key: Any, value: Any) -> None:
+        kept[key] = value
+        kept.move_to_end(key)
+        if len(kept) > self.size:
+            kept.popitem(last=False)
+
+
+def _parts(html: str) -> tuple[str, ...]:
+    return tuple(html.split(EVENT))
+
+
+def _fresh(parts: tuple[str, ...]) -> Markup:
+    out = [parts[0]]
+    for part in parts[1:]:
+        out += (nonce(), part)
+    return Markup("".join(out))
 
 
 def field_name(field: Field) -> str:

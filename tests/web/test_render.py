@@ -30,10 +30,8 @@ ASK = Ask(
 
 
 def html_of(ask: Ask, given=None, click=None) -> str:
-    env = render.environment()
-    env.globals["nonce"] = lambda: "0" * 32
-    env.tests["instanceof"] = isinstance
-    template = env.from_string('{% from "_macros.html" import ask_form with context %}{{ ask_form(ask, "tok", given, click) }}')
+    env = render.environment(event=lambda: "0" * 32)
+    template = env.from_string('{% from "_macros.html" import ask_form %}{{ ask_form(ask, "tok", given, click, t) }}')
     return template.render(ask=ask, given=given or {}, click=click, t=lambda key, **v: key)
 
 
@@ -60,6 +58,25 @@ def test_markup_drawn_again_is_the_same_and_never_mixes_text_with_markup():
 def test_form_nonces_are_fresh_event_ids():
     drawn = {render.nonce() for _ in range(10_000)}
     assert len(drawn) == 10_000 and all(re.fullmatch(r"[0-9a-f]{32}", n) for n in drawn)
+
+
+def test_a_kept_message_is_drawn_again_when_it_changes_in_place_or_in_another_language():
+    kept = render.Kept(size=2)
+    words = {"en": lambda key, **v: {"bot": "Bot"}.get(key, key), "da": lambda key, **v: {"bot": "Botten"}.get(key, key)}
+
+    def draw(body, language="en"):
+        item = kept.item(7, "bot", body, language, {})
+        return str(kept.entry(item, False, "tok", words[language]))
+
+    body = codec.dump(Reply(blocks=(Text("sent 1/2"), Buttons((Button("Open", "checkin open"),)))))
+    first = draw(body)
+    assert "sent 1/2" in first and "Bot:" in first and 'value="tok"' in first
+    assert draw(dict(body)) != first  # the same message: fresh event ids only
+    assert re.sub(r'name="event" value="\w+"', "", draw(body)) == re.sub(r'name="event" value="\w+"', "", first)
+    assert "Botten:" in draw(body, "da")
+    changed = codec.dump(Reply(blocks=(Text("sent 2/2 · 1 answered ✓"),)))
+    assert "sent 2/2 · 1 answered ✓" in draw(changed) and "sent 1/2" not in draw(changed)
+    assert render.EVENT not in draw(changed) + first
 
 
 def test_markup_keeps_emoji_and_rtl_text_as_typed():

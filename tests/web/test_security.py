@@ -320,6 +320,24 @@ def test_a_form_sent_twice_is_handled_once(server):
     assert said_by(server, member) == ["cancel", "status"]
 
 
+def test_the_same_button_on_a_page_drawn_again_is_a_new_press(server):
+    """Recorded messages and the menu are drawn once and kept; every view still gives each of
+    its forms an event id of its own, so a button pressed again after a reload is handled."""
+    browser = joined(server)
+    member = member_of(server, browser)
+    say(browser, "cancel")
+    say(browser, "status")  # a recorded reply with buttons of its own
+    first, second = browser.get("/chat"), browser.get("/chat")
+    assert first.words == second.words
+    events = [f.fields["event"] for page in (first, second) for f in page.forms() if "event" in f.fields]
+    assert len(events) > 20 and len(set(events)) == len(events)
+    menu = [f for page in (first, second) for f in page.forms() if f.fields.get("text") == "status"]
+    assert len(menu) == 2
+    for form in menu:  # the first view's button, then the same button on the second view
+        assert browser.post("/chat", form.fields).status == 303
+    assert said_by(server, member) == ["cancel", "status", "status", "status"]
+
+
 def test_a_command_typed_below_an_open_form_is_a_command(server):
     """The join form is open after joining; `status` typed in the box below answers and keeps
     the form, where a chat without forms would take the line as the answer."""
