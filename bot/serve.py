@@ -34,6 +34,16 @@ def platform_settings() -> dict:
         raise click.ClickException(str(error))
 
 
+
+def settle_collector() -> None:
+    """Start-up objects (modules, config, SDK clients) live for the whole process: keep them out
+    of every collection, and collect young objects less often. Under a burst of work the
+    collector's full scans otherwise pause every request in flight (bench/slack_ack.py)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+
+
 async def serve(config, settings: dict, host: str, port: int, sign_in: str | None = None, reload=None) -> None:
     """`sign_in`: a member id to print a one-time web sign-in link for, once listening.
     `reload`: reads app.yaml again (raising ConfigError), for SIGHUP."""
@@ -95,12 +105,7 @@ async def _serve(engine, settings: dict, host: str, port: int, sign_in: str | No
     bound = runner.addresses[0][1] if runner.addresses else port
     if not settings["web"].public_url:  # links point where we listen
         engine.public_url = f"http://{'localhost' if host in ('0.0.0.0', '::', '') else host}:{bound}"
-    # Start-up objects (modules, config, SDK clients) live for the whole process: keep them
-    # out of every collection, and collect young objects less often. Under a burst of work
-    # the collector's full scans otherwise pause every request in flight (bench/slack_ack.py).
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
+    settle_collector()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -24,13 +24,13 @@ from typing import Any, Awaitable, Callable, TypeVar
 from aiohttp import ClientConnectionError, web
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsInfo
-from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, ActivityTypes, ConversationParameters, ChannelAccount
 
 from adapters.ratelimit import Limiter
 from adapters.teams import events, render
 from adapters.teams.auth import ReusingAuthentication
 from adapters.teams.settings import TeamsSettings
+from adapters.teams.turn import Adapter
 from bot.engine import Engine, dress
 from bot.faults import logged
 from bot.ports import StorageUnavailable
@@ -105,7 +105,7 @@ class TeamsBot:
         self.engine = engine
         self.settings = settings
         self.auth = ReusingAuthentication(settings.sdk_config())
-        self.adapter = CloudAdapter(self.auth)
+        self.adapter = Adapter(self.auth)
         self.adapter.on_turn_error = self._on_turn_error
         self.limiter = Limiter(CONVERSATION_LIMITS)
         self._zones: dict[str, str] = {}  # member id -> the time zone this process last saved
