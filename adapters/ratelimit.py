@@ -22,6 +22,7 @@ import math
 import time
 from collections import defaultdict, deque
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any, AsyncIterator, Callable, Sequence
 
 
@@ -128,20 +129,49 @@ def padded(windows: Sequence[tuple[int, float]], headroom: float = HEADROOM) -> 
 
 
 @asynccontextmanager
-async def hold(*slots: tuple[Limiter, str]) -> AsyncIterator[None]:
+async def hold(*slots: tuple[Limiter, str], at_departure: bool = False) -> AsyncIterator[None]:
     """Around one call: wait until every (limiter, key) allows one more, then count the call
     in all of them while it is in flight and as `Limiter.end` says afterwards.
 
     Counting in all at once (no await between the last check and `begin`) matters: a call
-    counted in one limiter while it waits for another would leave later than counted."""
-    while (pause := max((limiter.delay(key) for limiter, key in slots), default=0.0)) > 0:
-        await asyncio.sleep(pause)
-    began = [limiter.begin(key) for limiter, key in slots]
+    counted in one limiter while it waits for another would leave later than counted.
+
+    `at_departure`: wait and count only when the transport's request leaves (`departing`), so
+    the work before it (building and serialising the message) is done before the limiters let
+    it go. Released in a burst, calls that still had that work to do left one after another,
+    each later than counted, and every window lost the last one's delay."""
+    held = _Held(slots)
+    if not at_departure:
+        await held.go()
+    token = _HELD.set(held if at_departure else None)
     try:
         yield
     finally:
-        for (limiter, key), at in zip(slots, began):
+        _HELD.reset(token)
+        for (limiter, key), at in zip(slots, held.began or ()):
             limiter.end(key, at)
+
+
+async def departing() -> None:
+    """A transport's request is about to leave: a `hold(..., at_departure=True)` around it waits
+    for its limiters and counts it now (once, whatever retries follow)."""
+    held = _HELD.get()
+    if held is not None and held.began is None:
+        await held.go()
+
+
+class _Held:
+    def __init__(self, slots: Sequence[tuple[Limiter, str]]):
+        self.slots = slots
+        self.began: list[float] | None = None
+
+    async def go(self) -> None:
+        while (pause := max((limiter.delay(key) for limiter, key in self.slots), default=0.0)) > 0:
+            await asyncio.sleep(pause)
+        self.began = [limiter.begin(key) for limiter, key in self.slots]
+
+
+_HELD: ContextVar[_Held | None] = ContextVar("ratelimit_held", default=None)
 
 
 class Budgeted:

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from adapters.ratelimit import TRUSTED, Limiter, hold
+from adapters.ratelimit import TRUSTED, Limiter, departing, hold
 
 TEAMS = [(7, 1.0), (8, 2.0), (60, 30.0), (1800, 3600.0)]
 
@@ -129,3 +129,35 @@ async def test_hold_counts_in_every_limiter_or_waits_for_all():
             pass
     assert time.monotonic() - started >= 0.3 - 0.01  # the channel's window held the second
     assert workspace.delay("T1") == 0 and channel.delay("C1") > 0  # counted in both
+
+
+async def test_a_call_held_until_departure_does_its_preparing_first_and_counts_when_it_leaves():
+    # Two calls through a 1-per-0.3 s limiter, each preparing its request for 0.2 s first (on
+    # a busy loop: building and serialising the message). Held at departure, the second one
+    # prepares while the first is counted, and leaves one window after the first left.
+    limiter = Limiter([(1, 0.3)])
+    left = []
+
+    async def call() -> None:
+        async with hold((limiter, "tenant"), at_departure=True):
+            await asyncio.sleep(0.2)  # preparing: not counted, nothing waited for yet
+            await departing()
+            left.append(time.monotonic())
+            await departing()  # a retry of the same call: counted once
+
+    started = time.monotonic()
+    await asyncio.gather(call(), call())
+    assert left[0] - started == pytest.approx(0.2, abs=0.05)
+    assert left[1] - left[0] >= 0.3 - 0.01  # the window kept
+    assert left[1] - started < 0.2 + 0.3 + 0.1  # not prepare + window + prepare
+    assert limiter.delay("tenant") > 0  # both counted
+
+
+async def test_a_call_held_until_departure_that_never_left_counts_nothing():
+    limiter = Limiter([(1, 10.0)])
+    with pytest.raises(RuntimeError):
+        async with hold((limiter, "tenant"), at_departure=True):
+            raise RuntimeError("the message could not be built")
+    assert limiter.delay("tenant") == 0
+    await departing()  # outside any hold: nothing to count
+    assert limiter.delay("tenant") == 0

@@ -101,7 +101,7 @@ class TeamsSender(Budgeted):
             raise DeliveryError(f"no stored address for conversation {where.conversation}", permanent=True)
         target = ConversationRef(ref.platform, ref.tenant, where.conversation, ref.user, extra=ref.extra)
         try:
-            async with hold((self.conversations, target.conversation), (self.tenants, target.tenant)):
+            async with hold((self.conversations, target.conversation), (self.tenants, target.tenant), at_departure=True):
                 await self.bot.replace(target, where.message_id, reply)
         except Exception as error:
             raise await self._failure(error) from None
@@ -120,7 +120,7 @@ class TeamsSender(Budgeted):
         if roster is None:
             raise DeliveryError(NO_ADDRESS, permanent=True)
         try:
-            async with hold((self.tenants, roster.tenant)):
+            async with hold((self.tenants, roster.tenant), at_departure=True):
                 created = await self.bot.create_personal_chat(roster, member_id)
         except Exception as error:
             raise await self._failure(error, member_id, "cannot open a chat: ") from None
@@ -130,7 +130,7 @@ class TeamsSender(Budgeted):
 
     async def _post(self, ref: ConversationRef, reply: Reply, member_id: str | None = None) -> str:
         try:
-            async with hold((self.conversations, ref.conversation), (self.tenants, ref.tenant)):
+            async with hold((self.conversations, ref.conversation), (self.tenants, ref.tenant), at_departure=True):
                 return await self.bot.post(ref, reply)
         except Exception as error:
             raise await self._failure(error, member_id) from None

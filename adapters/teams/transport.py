@@ -34,6 +34,8 @@ from msrest.pipeline.universal import RawDeserializer
 from msrest.universal_http.aiohttp import AioHttpClientResponse
 from requests.utils import DEFAULT_CA_BUNDLE_PATH  # certifi's, as requests trusts by default
 
+from adapters.ratelimit import departing
+
 # What urllib3 repeats after an answer arrived (its Retry's default): never a POST, which
 # Teams may have acted on.
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
@@ -119,6 +121,7 @@ class _Sender(AsyncHTTPSender):
         headers = {k: v for k, v in http.headers.items() if k.lower() != "content-length"}
         url = urlsplit(http.url)
         proxy, proxy_headers = _proxy(url.scheme, url.hostname or "")
+        await departing()  # the sender's rate limits, counted as the request leaves
         async with self.transport.session.request(
             http.method, http.url, headers=headers, data=data, timeout=self.timeout, proxy=proxy,
             proxy_headers=proxy_headers, ssl=_ssl(self.verify, _ca_bundle()),
