@@ -22,13 +22,15 @@ import time
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, Awaitable
-from urllib.parse import parse_qs
+from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
 import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
@@ -142,9 +144,14 @@ class SlackBot:
             if not self.verifier.is_valid_request(raw, dict(request.headers)):
                 return web.json_response({"error": "invalid signature or stale timestamp"}, status=401)
             body = raw.decode("utf-8", errors="replace")
-            if not _well_formed(body, request.content_type):
+            fields = _fields(body, request.content_type)
+            if fields is None:
                 return web.json_response({"error": "malformed request body"}, status=400)
-            bolt_request = AsyncBoltRequest(body=body, query=request.query_string, headers=dict(request.headers))
+            # Parsed here, once, and handed to bolt: its own parser takes any form body with
+            # "payload" in it (a command's text, a channel's name) for an interaction's.
+            bolt_request = AsyncBoltRequest(body="", query=request.query_string, headers=dict(request.headers))
+            bolt_request.raw_body, bolt_request.body = body, fields  # raw: bolt checks the signature too
+            bolt_request.context = build_async_context(AsyncBoltContext({}), fields)
             return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
         # GET: the OAuth install page and Slack's redirect back to us (multi-workspace mode).
         bolt_request = AsyncBoltRequest(body="", query=request.query_string, headers=dict(request.headers))
@@ -641,14 +648,17 @@ def _zone(name: Any) -> str | None:
     return name
 
 
-def _well_formed(body: str, content_type: str) -> bool:
-    """Bodies we can parse: JSON for events, form fields (maybe with a JSON payload) otherwise."""
+def _fields(body: str, content_type: str) -> dict | None:
+    """A request's fields as bolt reads them (JSON for events; a form's fields, or the JSON
+    of its `payload` field for interactions), or None if they cannot be read."""
     try:
         if content_type == "application/json" or body.startswith("{"):
-            return isinstance(json.loads(body), dict)
-        fields = parse_qs(body, strict_parsing=True)
-        if "payload" in fields:
-            return isinstance(json.loads(fields["payload"][0]), dict)
-        return "command" in fields or "ssl_check" in fields
+            fields = json.loads(body)
+            return fields if isinstance(fields, dict) else None
+        form = dict(parse_qsl(body, keep_blank_values=True, strict_parsing=True))
+        if "payload" in form:
+            payload = json.loads(form["payload"])
+            return payload if isinstance(payload, dict) else None
+        return form if "command" in form or "ssl_check" in form else None
     except ValueError:
-        return False
+        return None

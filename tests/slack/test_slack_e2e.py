@@ -323,6 +323,14 @@ async def test_forged_stale_or_unsigned_requests_are_refused(server, fake_slack,
     assert fake_slack.calls() == []
 
 
+async def test_a_command_that_says_payload_is_a_command_like_any_other(server, fake_slack):
+    # slack-bolt reads any form body with "payload" in it as an interaction's payload field: a
+    # command whose text (or channel name) says "payload" used to reach no handler at all.
+    await command(server, fake_slack, "dance with the payload")
+    [reply] = await fake_slack.wait_for("response_url")
+    assert "I don't know the command 'dance'" in texts(reply)
+
+
 async def test_malformed_and_oversized_bodies_are_refused(server, fake_slack):
     from tests.fakes.slack_client import SlackRequest
 
