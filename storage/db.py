@@ -18,6 +18,7 @@ from bot.ports import StorageUnavailable
 from storage import sqlite
 
 DEFAULT_SQLITE_PATH = Path("var") / "cocreate.db"
+POOL = 32  # PostgreSQL connections a process keeps open: one per event worked on (adapters.backlog)
 
 
 def default_database_url() -> str:
@@ -35,6 +36,12 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     parsed = sqlite.inline_url(make_url(url))
     if parsed.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {**kwargs.get("connect_args", {}), **sqlite.connect_args()}
+    elif "poolclass" not in kwargs:
+        # Kept open for the events worked on at once (adapters.backlog.RUNNING): a connection
+        # past the pool is closed when returned, and opening one costs a round trip per setting
+        # and a server process (a burst opened and closed hundreds a second, bench/engine.py).
+        kwargs.setdefault("pool_size", POOL)
+        kwargs.setdefault("max_overflow", POOL // 4)
     engine = create_async_engine(parsed, **kwargs)
     if engine.dialect.name == "sqlite":
         sqlite.configure(engine)
