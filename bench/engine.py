@@ -41,6 +41,7 @@ from bench.common import SetupError, interrupted_on_sigterm  # noqa: E402
 from bench.processes import Child, start_child, stop_children  # noqa: E402
 from bench.slack_ack import APP_YAML, CHANNEL, SECRET, TOKEN, send_all, serve_bare, serve_fake  # noqa: E402
 
+ANSWERING = "bolt + users.info + reply"  # the second baseline: an event's network work, no database
 GOAL = 1000.0  # events/s, on each database
 PG_ADMIN = os.environ.get("COCREATE_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
@@ -111,7 +112,7 @@ async def measure(args, servers: dict[str, tuple[str, Child]], fake: Child) -> d
             names = list(servers) if r % 2 == 0 else list(servers)[::-1]
             for name in names:
                 url, child = servers[name]
-                tag = f"{r}{name[0]}{len(results[name])}"
+                tag = f"{r}S{list(servers).index(name)}"
                 results[name].append(await burst(session, name, url, child, fake, args.events, args.concurrency,
                                                  tag.upper().replace(" ", ""), wait=name != "bare bolt"))
     return results
@@ -120,7 +121,7 @@ async def measure(args, servers: dict[str, tuple[str, Child]], fake: Child) -> d
 def report(args, results: dict[str, list[Burst]]) -> int:
     print(f"\n{args.events} `/cocreate status` from {args.events} new members, concurrency {args.concurrency}, "
           f"{args.rounds} round(s); medians")
-    head = (f"  {'server':<22} {'errors':>6} {'ack p50':>8} {'ack p99':>8} {'ack max':>8} {'acks/s':>7} "
+    head = (f"  {'server':<26} {'errors':>6} {'ack p50':>8} {'ack p99':>8} {'ack max':>8} {'acks/s':>7} "
             f"{'done in':>8} {'events/s':>9} {'CPU/event':>10}")
     print(head + "\n  " + "-" * (len(head) - 2))
     rates: dict[str, float] = {}
@@ -133,17 +134,19 @@ def report(args, results: dict[str, list[Burst]]) -> int:
         rates[name] = rate if name != "bare bolt" else acks
         done = f"{med(b.done for b in bursts):.2f}s" if rate else "never"
         shown = f"{rate:.0f}" if name != "bare bolt" else "(acks)"
-        print(f"  {name:<22} {sum(b.errors for b in bursts):>6} {med(b.pct(50) for b in bursts):>8.1f} "
+        print(f"  {name:<26} {sum(b.errors for b in bursts):>6} {med(b.pct(50) for b in bursts):>8.1f} "
               f"{med(b.pct(99) for b in bursts):>8.1f} {max(max(b.latencies) for b in bursts) * 1000:>8.1f} "
               f"{acks:>7.0f} {done if name != 'bare bolt' else '':>8} {shown:>9} "
               f"{1000 * med(b.cpu / args.events for b in bursts):>8.2f}ms")
-    ceiling = rates.get("bare bolt", 0.0)
-    print(f"\nEvents finished per second against the bare ceiling ({ceiling:.0f} acks/s) and the goal ({GOAL:.0f}/s)")
+    ceiling, floor = rates.get("bare bolt", 0.0), rates.get(ANSWERING, 0.0)
+    print(f"\nEvents finished per second against the bare ceiling ({ceiling:.0f} acks/s), a bolt app doing only "
+          f"the network part ({floor:.0f}/s) and the goal ({GOAL:.0f}/s)")
     for name, rate in rates.items():
-        if name == "bare bolt":
+        if name in ("bare bolt", ANSWERING):
             continue
         verdict = "MET" if rate >= GOAL else "MISSED"
-        print(f"  {name:<22} {rate:>6.0f} events/s = x{rate / ceiling:.3f} the ceiling; goal {verdict}")
+        print(f"  {name:<22} {rate:>6.0f} events/s = x{rate / ceiling:.3f} the ceiling, "
+              f"x{rate / floor if floor else 0:.2f} the network part alone; goal {verdict}")
     print(f"\n{'FAILED: ' + str(failed) + ' events not acknowledged 200 or never answered' if failed else 'every event acknowledged and answered'}")
     return 1 if failed else 0
 
@@ -196,6 +199,58 @@ def drop_pg_database(name: str) -> None:
     run_async(drop())
 
 
+async def serve_answering() -> None:
+    """The second baseline: a bare slack-bolt app that answers a newcomer the way any bot must,
+    with no database and no flow. It acks, then asks Slack who the member is (users.info, with
+    the same Web API client and a shared pool, as Cocreate does) and posts a fixed reply to the
+    command's response_url. Its events/s is what the network part of an event allows here."""
+    import aiohttp
+    from aiohttp import web
+    from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+    from slack_bolt.async_app import AsyncApp
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bench.processes import until_signalled
+
+    session = aiohttp.ClientSession()
+    client = AsyncWebClient(token=os.environ["SLACK_BOT_TOKEN"], base_url=os.environ["SLACK_API_URL"],
+                            session=session)
+    app = AsyncApp(client=client, signing_secret=os.environ["SLACK_SIGNING_SECRET"],
+                   raise_error_for_unhandled_request=False)
+    tasks: set[asyncio.Task] = set()
+    turns = asyncio.Semaphore(32)  # as many at once as Cocreate works on (adapters/backlog.py)
+
+    async def answer(body: dict) -> None:
+        async with turns:
+            user = (await client.users_info(user=body["user_id"], include_locale=True)).data["user"]
+            reply = {"text": f"Hello {user.get('name', '')}", "response_type": "ephemeral", "replace_original": False}
+            async with session.post(body["response_url"], json=reply) as response:
+                await response.read()
+
+    async def on_command(ack, body) -> None:
+        await ack()
+        task = asyncio.ensure_future(answer(body))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    app.command("/cocreate")(on_command)
+
+    async def handle(request: web.Request) -> web.Response:
+        return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
+
+    web_app = web.Application()
+    web_app.router.add_post("/slack/events", handle)
+    runner = web.AppRunner(web_app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    print(f"bare: listening on port {runner.addresses[0][1]}", flush=True)
+    try:
+        await until_signalled()
+    finally:
+        await runner.cleanup()
+        await session.close()
+
+
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -206,6 +261,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     parser.add_argument("--serve-bare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--serve-fake", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-answering", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.events = args.events or (300 if args.quick else 2000)
     args.rounds = args.rounds or (1 if args.quick else 2)
@@ -219,6 +275,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.serve_bare:
         asyncio.run(serve_bare())
+        return 0
+    if args.serve_answering:
+        asyncio.run(serve_answering())
         return 0
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, interrupted_on_sigterm)
@@ -241,9 +300,12 @@ def main(argv: list[str] | None = None) -> int:
         if migrated.returncode:
             raise SetupError(f"cocreate db upgrade failed:\n{migrated.stderr}")
         bare = start_child("bare bolt", [python, me, "--serve-bare"], "bare: listening on port", env, workdir, children)
+        answering = start_child("bolt answering", [python, me, "--serve-answering"], "bare: listening on port", env,
+                                workdir, children)
         sqlite = start_child("cocreate sqlite", [str(cocreate), "serve", "--host", "127.0.0.1", "--port", "0"],
                              "cocreate: listening on port", env, workdir, children)
         servers = {"bare bolt": (f"http://127.0.0.1:{bare.ports[0]}/slack/events", bare),
+                   ANSWERING: (f"http://127.0.0.1:{answering.ports[0]}/slack/events", answering),
                    "cocreate on SQLite": (f"http://127.0.0.1:{sqlite.ports[0]}/slack/events", sqlite)}
         if not args.no_postgres:
             pg = create_pg_database(workdir, env, cocreate)
