@@ -557,6 +557,19 @@ class Unit(Reader, References, Protocol):
         """Persist records in order; returns their ids (a re-joining member keeps theirs; 0 for withdrawals)."""
         ...
 
+    def aside(self) -> AsyncContextManager[None]:
+        """A part of the unit whose failure undoes only that part (a savepoint): what raises
+        inside it is rolled back and re-raised, and the rest of the unit can still commit."""
+        ...
+
+    async def save_zone(self, member_id: str, zone: str, source: str, now: datetime) -> None:
+        """As `Schedules.save_zone`, in this unit."""
+        ...
+
+    async def save_locale(self, member_id: str, locale: str | None, now: datetime) -> None:
+        """As `Schedules.save_locale`, in this unit."""
+        ...
+
 
 class Privacy(Protocol):
     """Members' data rights and the retention policy (storage.privacy)."""

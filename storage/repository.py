@@ -14,7 +14,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import (Float, Insert, Select, String, bindparam, case, cast, delete, func, literal_column, null, or_, select,
-                        union_all, update)
+                        text, union_all, update)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import records as r
@@ -64,7 +64,8 @@ from storage.models import (
     StrengthRow,
 )
 from storage.outbox import SqlOutbox, enqueue
-from storage.schedules import SqlSchedules, close_round, round_info, round_key, round_query, save_language
+from storage.schedules import (SqlSchedules, close_round, round_info, round_key, round_query, save_language,
+                               save_zone)
 
 # Records that map field-for-field onto a table (plus created_at).
 _PLAIN: dict[type, type[Base]] = {
@@ -341,6 +342,10 @@ def _experiments(running: bool, mine: bool) -> Select[Any]:
     if mine:
         query = query.where(e.member_id == bindparam("v_member_id"))
     return query.order_by(e.ends_on, e.id)
+
+
+# A part of a unit that may fail alone (`SqlUnit.aside`), on PostgreSQL.
+_SAVEPOINT, _RELEASE, _ROLLBACK_TO = (text(f"{verb}SAVEPOINT aside") for verb in ("", "RELEASE ", "ROLLBACK TO "))
 
 
 class SqlUnit:
@@ -668,6 +673,37 @@ class SqlUnit:
 
     async def identify(self, identity: Identity, now: datetime) -> tuple[int, Identity]:
         return await people.identify(self._db, identity, now)
+
+    @asynccontextmanager
+    async def aside(self) -> AsyncIterator[None]:
+        if self._db.dialect.name == "sqlite":
+            raw = self._db.sync_connection.connection.driver_connection.raw
+            # SQLite: straight to sqlite3, as storage.sqlite's units do (SQLAlchemy's way costs
+            # more than the statements it guards; the calls run on this thread either way).
+            raw.execute("SAVEPOINT aside")
+            try:
+                yield
+            except BaseException:
+                raw.execute("ROLLBACK TO aside")
+                raw.execute("RELEASE aside")
+                raise
+            raw.execute("RELEASE aside")
+            return
+        await self._db.execute(_SAVEPOINT)
+        try:
+            yield
+        except BaseException:
+            await self._db.execute(_ROLLBACK_TO)
+            await self._db.execute(_RELEASE)
+            raise
+        await self._db.execute(_RELEASE)
+
+    async def save_zone(self, member_id: str, zone: str, source: str, now: datetime) -> None:
+        aware(now)
+        await save_zone(self._db, member_id, zone, source, now)
+
+    async def save_locale(self, member_id: str, locale: str | None, now: datetime) -> None:
+        await save_language(self._db, member_id, {"locale": locale}, now)
 
     # -- Reader ----------------------------------------------------------------
 

@@ -52,6 +52,10 @@ async def save_language(db: AsyncConnection, member_id: str, values: Mapping[str
     await _save(db, MemberLanguage, member_id, dict(values) | {"updated_at": now})
 
 
+async def save_zone(db: AsyncConnection, member_id: str, zone: str, source: str, now: datetime) -> None:
+    await _save(db, MemberZone, member_id, {"timezone": zone, "source": source, "updated_at": now})
+
+
 def round_key(round_id: int) -> str:
     """What a check-in stores as its round_id."""
     return str(round_id)
@@ -142,7 +146,7 @@ class SqlSchedules:
     async def save_zone(self, member_id: str, zone: str, source: str, now: datetime) -> None:
         aware(now)
         async with self._begin() as db:
-            await _save(db, MemberZone, member_id, {"timezone": zone, "source": source, "updated_at": now})
+            await save_zone(db, member_id, zone, source, now)
 
     async def save_locale(self, member_id: str, locale: str | None, now: datetime) -> None:
         async with self._begin() as db:

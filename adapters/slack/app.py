@@ -6,10 +6,11 @@ runs right after in a tracked task (so shutdown can let it finish). A modal subm
 the exception: Slack wants its validation errors or next view in the ack itself, so the
 engine step (a few milliseconds of database work) runs before that ack.
 
-After a member's request is answered, the same task keeps what the outbox needs to reach
-them later: their conversation reference (which workspace they are in; at most once an
-hour per member) and their time zone from their Slack profile (users.info, at most once a
-day per member). Neither ever delays an ack or a reply, and their errors are only logged.
+The same task keeps what the outbox needs to reach a member later, in their turn's own
+transaction: their conversation reference (which workspace they are in; at most once an
+hour per member) and their time zone and locale from their Slack profile (users.info, at
+most once a day per member). Neither ever delays an ack or a reply, and their errors are
+only logged (they undo only themselves).
 """
 
 from __future__ import annotations
@@ -40,15 +41,15 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.backlog import WAITING, Backlog
 from adapters.slack import events, render
 from adapters.slack.events import Origin
 from adapters.slack.settings import SlackSettings, SlackSettingsError
-from bot.engine import Engine
+from bot.engine import Engine, Keep
 from bot.faults import logged
 from bot.i18n import language_code
+from bot.ports import Unit
 from bot.types import ActionRef, Capabilities, ConversationRef, Event
 from bot.ui import Ask, File, Kind, Reply, Text
 
@@ -209,13 +210,25 @@ class SlackBot:
         if not origin.response_url:
             await self._call(client.chat_postMessage, channel=origin.channel, **payload)
             return
-        try:
-            async with self.http().post(origin.response_url, json={**payload, "response_type": "ephemeral",
-                                                                   "replace_original": False}) as answer:
-                if answer.status >= 400:
-                    log.warning("slack: response_url answered %s", answer.status)
-        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
-            log.warning("slack: response_url not reached: %s", type(error).__name__)
+        await self._respond(origin.response_url, {**payload, "response_type": "ephemeral", "replace_original": False})
+
+    async def _respond(self, url: str, payload: dict) -> None:
+        """Post to a response_url with the bot's pool (slack_sdk's webhook client, built per
+        reply, cost more CPU than the post itself: bench/engine.py). A connection that fails
+        before an answer is tried once more, as that client did; an error is logged."""
+        for attempt in (1, 2):
+            try:
+                async with self.http().post(url, json=payload) as answer:
+                    if answer.status >= 400:
+                        log.warning("slack: response_url answered %s", answer.status)
+                    return
+            except aiohttp.ClientConnectionError as error:
+                if attempt == 1 and not isinstance(error, aiohttp.ServerTimeoutError):
+                    continue
+                log.warning("slack: response_url not reached: %s", type(error).__name__)
+            except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+                log.warning("slack: response_url not reached: %s", type(error).__name__)
+            return
 
     def _refused(self, ref: ConversationRef) -> Reply | None:
         """Too much acknowledged and not yet handled: the note telling the member to send it
@@ -259,7 +272,8 @@ class SlackBot:
             # People mentioned (`add @Anna`): who they are, before the text names them by member id.
             team = events.team_of(body)
             for user in events.mentioned(body.get("text") or ""):
-                await self._recognise(client, events.conversation(team, user, None))
+                if found := await self._recognise(client, events.conversation(team, user, None)):
+                    await self._profile_kept(*found)
             message, origin = events.from_command(body, lambda user, _: self.engine.member_of(events.PLATFORM, user))
             await self._run(client, message, origin)
 
@@ -405,9 +419,9 @@ class SlackBot:
     async def _run(self, client: AsyncWebClient, event: Event, origin: Origin) -> None:
         self.http()  # (Socket Mode has no handle_http)
         await self._arrived(event.ref.tenant)
-        await self._recognise(client, event.ref)
+        found = await self._recognise(client, event.ref)
         try:
-            replies = await self.engine.handle(event, CAPABILITIES)
+            replies = await self.engine.handle(event, CAPABILITIES, keep=self._keeping(event.ref, found))
         except Exception:
             log.exception("slack: handling %s failed", event.event_id)
             replies = [await self.engine.say(event.ref, "ui.error")]
@@ -416,26 +430,27 @@ class SlackBot:
 
     # -- who is writing ------------------------------------------------------------------
 
-    async def _recognise(self, client: AsyncWebClient, ref: ConversationRef) -> None:
+    async def _recognise(self, client: AsyncWebClient, ref: ConversationRef) -> tuple[dict, str] | None:
         """Someone the bot has no identity for: who their profile's email says they are
-        (users.info, once per account; with users:read.email Slack includes the email)."""
+        (users.info, once per account; with users:read.email Slack includes the email).
+        Returns (their profile, member id) when it was looked up, for its zone and locale."""
         if self.engine.config.people.known(events.PLATFORM, ref.user):
-            return
+            return None
         now = time.monotonic()
         if now - self._asked.get(ref.user, -PROFILE_EVERY) < PROFILE_EVERY:
-            return  # asked today already, and it failed: the member id stays "slack:<id>"
+            return None  # asked today already, and it failed: the member id stays "slack:<id>"
         self._asked[ref.user] = now
         profile = await self._profile(client, ref.user)
         if profile is None:
-            return
+            return None
         email = (profile.get("profile") or {}).get("email")
         try:
             member_id = await self.engine.recognise(events.PLATFORM, ref.user, email, "users.info", ref.tenant)
         except Exception:
             logged(log, "slack: could not store who %s is", ref.user)
-            return
+            return None
         self._profiled[member_id] = now
-        await self._keep_profile(profile, member_id)
+        return profile, member_id
 
     async def find_listed(self, pace: float | None = None) -> int:
         """Find app.yaml's members given by email on Slack (users.lookupByEmail, Tier 3: paced
@@ -478,8 +493,29 @@ class SlackBot:
 
     # -- what the outbox needs later -----------------------------------------------------
 
+    def _keeping(self, ref: ConversationRef, found: tuple[dict, str] | None) -> Keep | None:
+        """What the turn's transaction also keeps (None: nothing due): where the member writes
+        from (at most hourly; in OAuth mode the outbox finds their workspace by it) and, for
+        someone just recognised, their profile's locale and time zone."""
+        member_id = self.engine.member_id(ref)
+        now = time.monotonic()
+        due = now - self._referenced.get((member_id, ref.tenant), -REFERENCE_EVERY) >= REFERENCE_EVERY
+        if not due and found is None:
+            return None
+        if due:
+            self._referenced[(member_id, ref.tenant)] = now  # tried: not again within the hour
+
+        async def keep(unit: Unit, member_id: str) -> None:
+            if due:
+                await unit.save_reference(ref, member_id, "personal", datetime.now(timezone.utc))
+            if found is not None:
+                await self._keep_profile(found[0], member_id, unit)
+
+        return keep
+
     async def _learn(self, client: AsyncWebClient, ref: ConversationRef) -> None:
-        """After answering a member: save their reference (hourly), time zone and locale (daily)."""
+        """After answering a member: forget them if the turn erased them, else look at their
+        profile again (daily) for a new time zone or locale."""
         erased = self.engine.forgets(ref)
         if erased:  # they were just erased: keep nothing, and start afresh
             self._asked.pop(ref.user, None)
@@ -489,9 +525,6 @@ class SlackBot:
             return
         member_id = self.engine.member_id(ref)
         now = time.monotonic()
-        if now - self._referenced.get((member_id, ref.tenant), -REFERENCE_EVERY) >= REFERENCE_EVERY:
-            self._referenced[(member_id, ref.tenant)] = now
-            await self._save_reference(ref, member_id)
         # Everyone who writes may get messages from the outbox later (their zone and language).
         # Asked who they are today (maybe by a request still in flight): that was their profile.
         last = max(self._profiled.get(member_id, -PROFILE_EVERY), self._asked.get(ref.user, -PROFILE_EVERY))
@@ -499,14 +532,7 @@ class SlackBot:
             self._profiled[member_id] = now  # before the call: one look-up a day, even if it fails
             profile = await self._profile(client, ref.user)
             if profile is not None:
-                await self._keep_profile(profile, member_id)
-
-    async def _save_reference(self, ref: ConversationRef, member_id: str) -> None:
-        """Where the member writes from: in OAuth mode, the outbox finds their workspace by it."""
-        try:
-            await self.engine.store.save_reference(ref, member_id, "personal", datetime.now(timezone.utc))
-        except Exception:
-            logged(log, "slack: could not save the address of %s", member_id)
+                await self._profile_kept(profile, member_id)
 
     async def _profile(self, client: AsyncWebClient, user: str) -> dict | None:
         """A member's Slack profile (users.info), or None with one log line."""
@@ -520,24 +546,29 @@ class SlackBot:
             log.warning("slack: users.info for %s failed: %r", user, error)
         return None
 
-    async def _keep_profile(self, profile: dict, member_id: str) -> None:
-        """Store the locale and time zone a profile tells, when they changed."""
-        locale = _locale(profile.get("locale"))
-        if self._locales.get(member_id) != locale:  # None first: nothing to store
-            try:
-                await self.engine.store.save_locale(member_id, locale, datetime.now(timezone.utc))
-                self._locales[member_id] = locale
-            except Exception:
-                logged(log, "slack: could not save the locale of %s", member_id)
-        zone = _zone(profile.get("tz"))
-        if zone is None or self._zones.get(member_id) == zone:
-            return
+    async def _profile_kept(self, profile: dict, member_id: str) -> None:
+        """`_keep_profile` outside a turn: in a unit of its own, its failure logged."""
         try:
-            await self.engine.store.save_zone(member_id, zone, events.PLATFORM, datetime.now(timezone.utc))
+            async with self.engine.store.unit() as unit:
+                await self._keep_profile(profile, member_id, unit)
         except Exception:
-            logged(log, "slack: could not save the time zone of %s", member_id)
-            return
-        self._zones[member_id] = zone
+            logged(log, "slack: could not save the time zone or locale of %s", member_id)
+
+    async def _keep_profile(self, profile: dict, member_id: str, unit: Unit) -> None:
+        """Store the locale and time zone a profile tells, when they changed (in `unit`: what
+        it raises is the caller's to log)."""
+        now = datetime.now(timezone.utc)
+        locale, zone = _locale(profile.get("locale")), _zone(profile.get("tz"))
+        new_locale = self._locales.get(member_id) != locale  # None first: nothing to store
+        new_zone = zone is not None and self._zones.get(member_id) != zone
+        if new_locale:
+            await unit.save_locale(member_id, locale, now)
+        if new_zone:
+            await unit.save_zone(member_id, zone, events.PLATFORM, now)
+        if new_locale:  # both stored (or neither, if either raised)
+            self._locales[member_id] = locale
+        if new_zone:
+            self._zones[member_id] = zone
 
     async def _deliver(self, client: AsyncWebClient, replies: list[Reply], origin: Origin) -> None:
         files = [b for r in replies for b in r.blocks if isinstance(b, File)]
@@ -608,12 +639,9 @@ class SlackBot:
     async def _say(self, client: AsyncWebClient, reply: Reply, origin: Origin) -> None:
         payload = render.message(reply)
         if origin.response_url:
-            hook = AsyncWebhookClient(origin.response_url, session=self.http())
-            response = await hook.send(
-                **payload, response_type="ephemeral", replace_original=origin.replace)
-            origin.replace = False  # later replies follow the replaced message
-            if response.status_code >= 400:
-                log.warning("slack: response_url answered %s", response.status_code)
+            replacing, origin.replace = origin.replace, False  # later replies follow the replaced message
+            await self._respond(origin.response_url, {**payload, "response_type": "ephemeral",
+                                                      "replace_original": replacing})
             return
         await self._call(client.chat_postMessage, channel=origin.channel, **payload)
 

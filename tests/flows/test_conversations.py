@@ -6,10 +6,10 @@ import asyncio
 from datetime import datetime, timezone
 
 from bot.engine import Engine
-from bot.types import Capabilities
+from bot.types import Capabilities, Message
 from flows.registry import all_flows
 
-from tests.support import FORMS, Chat
+from tests.support import FORMS, Chat, render
 
 
 async def records(store, coalition="harbour"):
@@ -406,3 +406,36 @@ async def test_experiments_and_frames_are_announced(engine):
     await register(lea, "Job café")
     [news] = [r for r in lea.replies if r.to_coalition]
     assert "New experiment: *Job café*" in news.blocks[0].text and "employers" in news.blocks[1].text
+
+
+# -- what an adapter keeps in the turn's transaction (`Engine.handle(keep=...)`) -----------------
+
+async def test_what_the_adapter_keeps_is_written_with_the_turn_and_seen_by_it(engine, store):
+    mo = Chat(engine, "mo")
+    kept = []
+
+    async def keep(unit, member_id):
+        kept.append(member_id)
+        await unit.save_locale(member_id, "da-DK", datetime.now(timezone.utc))
+
+    replies = await engine.handle(Message(mo.ref, "keep-1", "help"), mo.caps, keep=keep)
+    assert kept == ["mo"]
+    assert "denne liste" in "\n".join(render(r) for r in replies)  # the turn read what was kept
+    assert (await store.languages())["mo"] == (None, "da-DK")
+    assert await engine.handle(Message(mo.ref, "keep-1", "help"), mo.caps, keep=keep) == []
+    assert kept == ["mo"]  # a duplicate delivery keeps nothing again
+
+
+async def test_what_the_adapter_keeps_fails_alone_and_the_turn_stands(engine, store, caplog):
+    mo = Chat(engine, "mo")
+
+    async def keep(unit, member_id):
+        await unit.save_zone(member_id, "Europe/Copenhagen", "slack", datetime.now(timezone.utc))
+        raise RuntimeError("the adapter's bug")
+
+    await mo.say("reflect 1")
+    replies = await engine.handle(Message(mo.ref, "keep-2", "An answer kept anyway"), mo.caps, keep=keep)
+    assert "Thank you" in "\n".join(render(r) for r in replies)
+    assert [r["text"] for r in (await records(store))["reflections"]] == ["An answer kept anyway"]
+    assert await store.zones() == {}  # undone with the failure, and only that
+    assert "keeping what the adapter knows of mo failed" in caplog.text

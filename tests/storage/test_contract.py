@@ -6,6 +6,8 @@ import json
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from bot.ports import FlowState, StaleState
 from bot.records import (
@@ -223,6 +225,32 @@ async def test_an_exception_in_a_unit_rolls_back_everything(store: SqlStore) -> 
         assert await unit.load_state("other") is None
         assert await unit.sector_counts(C) == {}
     assert all(rows == [] for rows in (await store.export(C)).values())
+
+
+async def test_a_failure_aside_undoes_only_its_own_part_of_the_unit(store: SqlStore) -> None:
+    async with store.unit() as unit:
+        assert await unit.claim_event("Ev-aside") is True
+        with pytest.raises(RuntimeError, match="aside"):
+            async with unit.aside():
+                await unit.save_zone("lea", "Europe/Copenhagen", "slack", NOW)
+                await unit.save_state(FlowState("gone", "U9", C, "join", "ask"))
+                raise RuntimeError("aside")
+        # A statement the database refuses: PostgreSQL aborts the whole transaction at one,
+        # unless it was aside.
+        with pytest.raises(DBAPIError):
+            async with unit.aside():
+                await unit.save_locale("mo", "da-DK", NOW)
+                await unit._db.execute(text("SELECT * FROM no_such_table"))
+        async with unit.aside():
+            await unit.save_locale("lea", "da-DK", NOW)
+            await unit.save_zone("mo", "Europe/London", "slack", NOW)
+        await unit.save_state(state(1))
+    async with store.unit() as unit:
+        assert await unit.claim_event("Ev-aside") is False
+        assert await unit.load_state(state().key) == state(1)
+        assert await unit.load_state("gone") is None
+    assert await store.zones() == {"mo": "Europe/London"}
+    assert await store.languages() == {"lea": (None, "da-DK")}
 
 
 async def test_records_need_an_aware_now(store: SqlStore) -> None:
