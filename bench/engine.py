@@ -38,7 +38,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.common import SetupError, interrupted_on_sigterm  # noqa: E402
-from bench.processes import Child, start_child, stop_children  # noqa: E402
+from bench.processes import Child, serve_until_signalled, start_child, stop_children  # noqa: E402
 from bench.slack_ack import APP_YAML, CHANNEL, SECRET, TOKEN, send_all, serve_bare, serve_fake  # noqa: E402
 
 ANSWERING = "bolt + users.info + reply"  # the second baseline: an event's network work, no database
@@ -210,8 +210,6 @@ async def serve_answering() -> None:
     from slack_bolt.async_app import AsyncApp
     from slack_sdk.web.async_client import AsyncWebClient
 
-    from bench.processes import until_signalled
-
     session = aiohttp.ClientSession()
     client = AsyncWebClient(token=os.environ["SLACK_BOT_TOKEN"], base_url=os.environ["SLACK_API_URL"],
                             session=session)
@@ -240,15 +238,7 @@ async def serve_answering() -> None:
 
     web_app = web.Application()
     web_app.router.add_post("/slack/events", handle)
-    runner = web.AppRunner(web_app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    print(f"bare: listening on port {runner.addresses[0][1]}", flush=True)
-    try:
-        await until_signalled()
-    finally:
-        await runner.cleanup()
-        await session.close()
+    await serve_until_signalled(web_app, lambda port: f"bare: listening on port {port}", session.close)
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:

@@ -33,6 +33,23 @@ async def until_signalled() -> None:
     await stop.wait()
 
 
+async def serve_until_signalled(app, banner: Callable[[int], str], *closing) -> None:
+    """Serve `app` (aiohttp) on a free local port, print `banner(port)` (the line the benchmark
+    waits for), and run until SIGINT or SIGTERM; then close it and each of `closing`."""
+    from aiohttp import web
+
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    print(banner(runner.addresses[0][1]), flush=True)
+    try:
+        await until_signalled()
+    finally:
+        await runner.cleanup()
+        for close in closing:
+            await close()
+
+
 @dataclass
 class Child:
     name: str

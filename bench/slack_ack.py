@@ -50,7 +50,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # `tests.fakes` lives in the repository, not in the installed package
 
 from bench.common import SetupError, Timed, interrupted_on_sigterm  # noqa: E402
-from bench.processes import Child, print_failures, start_child, stop_children, until_signalled  # noqa: E402
+from bench.processes import Child, print_failures, start_child, stop_children, serve_until_signalled  # noqa: E402
 
 SECRET = "bench-signing-secret"
 TOKEN = "xoxb-bench"
@@ -82,15 +82,8 @@ async def serve_fake() -> None:
 
     app = web.Application()
     app.router.add_get("/stats", stats)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    print(f"fake: listening on port {fake.root.rsplit(':', 1)[1]} {runner.addresses[0][1]}", flush=True)
-    try:
-        await until_signalled()
-    finally:
-        await runner.cleanup()
-        await fake.close()
+    await serve_until_signalled(app, lambda port: f"fake: listening on port {fake.root.rsplit(':', 1)[1]} {port}",
+                                fake.close)
 
 
 async def serve_bare() -> None:
@@ -125,14 +118,7 @@ async def serve_bare() -> None:
 
     web_app = web.Application()
     web_app.router.add_post("/slack/events", handle)
-    runner = web.AppRunner(web_app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    print(f"bare: listening on port {runner.addresses[0][1]}", flush=True)
-    try:
-        await until_signalled()
-    finally:
-        await runner.cleanup()
+    await serve_until_signalled(web_app, lambda port: f"bare: listening on port {port}")
 
 
 # ====================================================================== requests

@@ -52,7 +52,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.common import SetupError, Timed, interrupted_on_sigterm  # noqa: E402
-from bench.processes import Child, print_failures, start_child, stop_children, until_signalled  # noqa: E402
+from bench.processes import Child, print_failures, start_child, stop_children, serve_until_signalled  # noqa: E402
 
 APP_YAML = ROOT / "tests" / "data" / "app.yaml"
 LEADER = "lea"  # leader of harbour in tests/data/app.yaml: signs in with `web`, hands out the invite
@@ -108,14 +108,7 @@ async def serve_bare() -> None:
     app = web.Application()
     app.router.add_get("/chat", chat)
     app.router.add_post("/chat", post)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    print(f"bare: listening on port {runner.addresses[0][1]}", flush=True)
-    try:
-        await until_signalled()
-    finally:
-        await runner.cleanup()
+    await serve_until_signalled(app, lambda port: f"bare: listening on port {port}")
 
 
 # ====================================================================== signing members in
