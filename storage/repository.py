@@ -344,10 +344,6 @@ def _experiments(running: bool, mine: bool) -> Select[Any]:
     return query.order_by(e.ends_on, e.id)
 
 
-# A part of a unit that may fail alone (`SqlUnit.aside`), on PostgreSQL.
-_SAVEPOINT, _RELEASE, _ROLLBACK_TO = (text(f"{verb}SAVEPOINT aside") for verb in ("", "RELEASE ", "ROLLBACK TO "))
-
-
 class SqlUnit:
     """One transaction: implements `bot.ports.Unit` (and so `Reader`)."""
 
@@ -677,26 +673,28 @@ class SqlUnit:
     @asynccontextmanager
     async def aside(self) -> AsyncIterator[None]:
         if self._db.dialect.name == "sqlite":
+            # Straight to sqlite3, as storage.sqlite's units do (SQLAlchemy's way costs more than
+            # the statements it guards; the calls run on this thread either way).
             raw = self._db.sync_connection.connection.driver_connection.raw
-            # SQLite: straight to sqlite3, as storage.sqlite's units do (SQLAlchemy's way costs
-            # more than the statements it guards; the calls run on this thread either way).
-            raw.execute("SAVEPOINT aside")
-            try:
-                yield
-            except BaseException:
-                raw.execute("ROLLBACK TO aside")
-                raw.execute("RELEASE aside")
-                raise
-            raw.execute("RELEASE aside")
-            return
-        await self._db.execute(_SAVEPOINT)
+
+            async def run(statement: str) -> None:
+                raw.execute(statement)
+        else:
+            async def run(statement: str) -> None:
+                await self._db.execute(text(statement))
+        await run("SAVEPOINT aside")
         try:
             yield
-        except BaseException:
-            await self._db.execute(_ROLLBACK_TO)
-            await self._db.execute(_RELEASE)
+        except BaseException as error:
+            try:
+                await run("ROLLBACK TO SAVEPOINT aside")
+                await run("RELEASE SAVEPOINT aside")
+            except Exception:
+                # Nothing to go back to (the connection was lost, say): the first failure
+                # says why, and so the unit fails as a whole (a lost database is StorageUnavailable).
+                raise error from None
             raise
-        await self._db.execute(_RELEASE)
+        await run("RELEASE SAVEPOINT aside")
 
     async def save_zone(self, member_id: str, zone: str, source: str, now: datetime) -> None:
         aware(now)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from bot.ports import FlowState, StaleState
+from bot.ports import FlowState, StaleState, StorageUnavailable
 from bot.records import (
     CheckIn,
     Experiment,
@@ -251,6 +251,17 @@ async def test_a_failure_aside_undoes_only_its_own_part_of_the_unit(store: SqlSt
         assert await unit.load_state("gone") is None
     assert await store.zones() == {"mo": "Europe/London"}
     assert await store.languages() == {"lea": (None, "da-DK")}
+
+
+async def test_a_connection_lost_aside_fails_the_whole_unit_with_the_first_error(store: SqlStore) -> None:
+    with pytest.raises(StorageUnavailable, match="lost"):
+        async with store.unit() as unit:
+            await unit.claim_event("Ev-lost")
+            async with unit.aside():
+                await unit._db.invalidate()  # as a database restart does: nothing to roll back to
+                raise StorageUnavailable("the database connection was lost")
+    async with store.unit() as unit:  # the next unit works, and nothing of that one stayed
+        assert await unit.claim_event("Ev-lost") is True
 
 
 async def test_records_need_an_aware_now(store: SqlStore) -> None:
