@@ -394,3 +394,39 @@ async def test_leader_pulls_a_digest_with_details_in_a_thread(server, fake_slack
     await command(server, fake_slack, "digest", user="U_MO", rid="member")
     [refused] = [c for c in await fake_slack.wait_for("response_url", count=2) if c.path.endswith("/member")]
     assert "for its leaders" in texts(refused)
+
+
+async def test_a_reply_whose_first_connection_drops_is_posted_once_on_the_second(server, fake_slack):
+    """Slack's response_url may drop a connection (a proxy, a redeploy): the reply is tried
+    once more, as slack_sdk's webhook client did, and arrives once."""
+    from aiohttp import web
+
+    arrived: list[dict] = []
+    dropped: list[dict] = []
+
+    async def flaky(request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        if not dropped:
+            dropped.append(body)
+            request.transport.close()  # no answer at all: the connection is gone
+            return web.Response()
+        arrived.append(body)
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_post("/hook", flaky)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}/hook"
+        status, _ = await send(server, slash_command("status", user="U_MO", channel="C_HARBOUR", response_url=url))
+        assert status == 200
+        deadline = time.monotonic() + 5
+        while not arrived and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)  # and no second copy follows
+    finally:
+        await runner.cleanup()
+    assert len(dropped) == 1 and len(arrived) == 1 and "status" in json.dumps(arrived[0]).lower()
