@@ -27,8 +27,8 @@ async def identify(db: AsyncConnection, identity: Identity, now: datetime) -> tu
     own = f"{identity.platform}:{identity.user}"
     if identity.member_id != own:
         await db.execute(_FORGET_OWN, values | {"v_own": own})
-    await db.execute(_store(db.dialect.name), values)
-    return _identity((await db.execute(_STORED, values)).one())
+    stored = (await db.execute(_store(db.dialect.name), values)).one_or_none()  # None: it had one
+    return _identity(stored or (await db.execute(_STORED, values)).one())
 
 
 # Built once (a newcomer's first message runs all three): see storage.repository.
@@ -42,7 +42,7 @@ def _store(dialect: str) -> Insert:
     insert = (postgresql if dialect == "postgresql" else sqlite).insert(T)
     columns = ("platform", "user_id", "member_id", "tenant", "email", "how", "resolved_at")
     return insert.values({name: bindparam(f"v_{name}") for name in columns}).on_conflict_do_nothing(
-        index_elements=["platform", "user_id"])
+        index_elements=["platform", "user_id"]).returning(*_COLUMNS)
 
 
 async def identities(db: AsyncConnection, after: int = 0) -> list[tuple[int, Identity]]:
