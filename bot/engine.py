@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Awaitable, Callable, Mapping, Sequence
 from zoneinfo import ZoneInfo
@@ -45,23 +45,10 @@ log = logging.getLogger(__name__)
 # (per task: concurrent events each know their own).
 _CHANGED_PEOPLE: ContextVar[bool] = ContextVar("changed_people", default=False)
 _ERASED: ContextVar[bool] = ContextVar("erased", default=False)  # the unit erased its member (`forget me`)
-# (platform, user id, member id) of a newcomer whose identity this task's unit stored but the
-# directory learns only once it committed: `member_id` answers for it meanwhile.
-_STORED: ContextVar[tuple[str, str, str] | None] = ContextVar("stored", default=None)
 FORGET_SECONDS = 60.0  # how long an erased account's turn may still be finishing in its adapter
 ALWAYS = frozenset({"cancel", "help"})  # work even in the middle of a flow
 FORM = "_form"  # key in FlowState.data for a form being asked one field at a time
 Keep = Callable[[Unit, str], Awaitable[None]]  # an adapter's writes in a turn's unit (`Engine.handle`)
-
-
-@dataclass(frozen=True)
-class Newcomer:
-    """An account the directory does not know, as its platform described it (`email`: None if
-    it told none; `how`: the look-up, e.g. users.info): `Engine.handle` stores who it is in the
-    turn's own transaction."""
-
-    email: str | None
-    how: str
 
 
 class Engine:
@@ -96,69 +83,50 @@ class Engine:
 
     # -- entry points -------------------------------------------------------------------
 
-    async def handle(self, event: Event, caps: Capabilities, keep: Keep | None = None,
-                     newcomer: Newcomer | None = None) -> list[Reply]:
-        """Handle one inbound event and return the replies for the member. What the adapter
-        learned of them is written first in the turn's own transaction instead of units of
-        its own: who a `newcomer` is (as `recognise` does), then `keep` (where to reach them,
-        their locale and time zone). The turn sees it, and an erasure in the turn takes it with
-        the rest. Its failure is logged and undoes only itself. Not for a duplicate event."""
+    async def handle(self, event: Event, caps: Capabilities, keep: Keep | None = None) -> list[Reply]:
+        """Handle one inbound event and return the replies for the member. `keep`: what the
+        adapter keeps of the member for later (where to reach them, their locale and time
+        zone), written first in the turn's own transaction instead of one of its own: the turn
+        sees it, and an erasure in the turn takes it with the rest. Its failure is logged and
+        undoes only itself. Not for a duplicate event."""
         if not isinstance(event, (Message, Interaction)):
             return []  # lifecycle and ticks arrive with the adapters and scheduler
-        try:
-            for _ in range(3):
-                _CHANGED_PEOPLE.set(False)
-                _ERASED.set(False)
-                _STORED.set(None)
-                member_id, stored = self.member_id(event.ref), None
-                try:
-                    async with self.store.unit() as unit:
-                        if not await unit.claim_event(event.event_id):
-                            log.info("duplicate event %s ignored", event.event_id)
-                            return []
-                        if keep is not None or newcomer is not None:
-                            stored, member_id = await self._keep(unit, event.ref, keep, newcomer, member_id)
-                        replies = await self._dispatch(unit, event, caps)
-                    if stored is not None:  # committed: the directory may know it now
-                        self.config.people.learn([stored], every=False)
-                    if _CHANGED_PEOPLE.get():  # committed: this process knows at once, others soon
-                        await self.reload_people()
-                    if _ERASED.get():
-                        replies += self._forget(event.ref, member_id)
-                    return replies
-                except StaleState:
-                    # Another event moved this conversation on between our read and write;
-                    # everything we wrote was rolled back, so handling it again is safe.
-                    continue
-                except StorageUnavailable as error:
-                    # Nothing of this turn was saved (nor the event marked handled): the member is
-                    # asked to send it again, and a platform's own retry will be handled afresh.
-                    log.warning("event %s not handled: %s", event.event_id, error)
-                    return [Reply.text(self.texts(self.actor(event.ref)).t("engine.unavailable"))]
-            return [Reply.text(self.texts(self.actor(event.ref)).t("engine.busy"))]
-        finally:
-            _STORED.set(None)  # the stored identity is the directory's now, or was never kept
+        member_id = self.member_id(event.ref)
+        for _ in range(3):
+            _CHANGED_PEOPLE.set(False)
+            _ERASED.set(False)
+            try:
+                async with self.store.unit() as unit:
+                    if not await unit.claim_event(event.event_id):
+                        log.info("duplicate event %s ignored", event.event_id)
+                        return []
+                    if keep is not None:
+                        await self._keep(unit, keep, member_id)
+                    replies = await self._dispatch(unit, event, caps)
+                if _CHANGED_PEOPLE.get():  # committed: this process knows at once, others soon
+                    await self.reload_people()
+                if _ERASED.get():
+                    replies += self._forget(event.ref, member_id)
+                return replies
+            except StaleState:
+                # Another event moved this conversation on between our read and write;
+                # everything we wrote was rolled back, so handling it again is safe.
+                continue
+            except StorageUnavailable as error:
+                # Nothing of this turn was saved (nor the event marked handled): the member is
+                # asked to send it again, and a platform's own retry will be handled afresh.
+                log.warning("event %s not handled: %s", event.event_id, error)
+                return [Reply.text(self.texts(self.actor(event.ref)).t("engine.unavailable"))]
+        return [Reply.text(self.texts(self.actor(event.ref)).t("engine.busy"))]
 
-    async def _keep(self, unit: Unit, ref: ConversationRef, keep: Keep | None, newcomer: Newcomer | None,
-                    member_id: str) -> tuple[tuple[int, Identity] | None, str]:
-        """`handle`'s first writes: (the stored identity if a newcomer's was, who the turn is for)."""
-        stored, who = None, member_id
+    async def _keep(self, unit: Unit, keep: Keep, member_id: str) -> None:
         try:
             async with unit.aside():
-                if newcomer is not None:
-                    stored = await unit.identify(self._identity(ref.platform, ref.user, newcomer.email, newcomer.how,
-                                                                ref.tenant), self.clock())
-                    who = self.config.people.member_for(stored[1])
-                    _STORED.set((ref.platform, ref.user, who))
-                if keep is not None:
-                    await keep(unit, who)
+                await keep(unit, member_id)
         except StorageUnavailable:
             raise  # the database is away: nothing of the turn is kept either
         except Exception:
-            _STORED.set(None)
             log.exception("keeping what the adapter knows of %s failed; the turn is kept", member_id)
-            return None, member_id
-        return stored, who
 
     def texts(self, actor: Actor) -> Texts:
         return self.config.texts(actor.language)
@@ -262,9 +230,6 @@ class Engine:
         itself (the web) names the member in `extra["member"]`."""
         if ref.extra.get("member"):
             return str(ref.extra["member"])
-        stored = _STORED.get()
-        if stored is not None and stored[:2] == (ref.platform, ref.user):
-            return stored[2]
         return self.member_of(ref.platform, ref.user)
 
     def member_of(self, platform: str, user: str) -> str:
@@ -274,21 +239,16 @@ class Engine:
     async def recognise(self, platform: str, user: str, email: str | None, how: str, tenant: str = "") -> str:
         """Who a platform account is, by the email the platform gave for it (None: it gave
         none). Stored, so each account is looked up once; returns the member id."""
-        identity = self._identity(platform, user, email, how, tenant)
-        stored = await self.store.identify(identity, self.clock())
-        # Its own row at once; what other tasks and replicas stored comes with `refresh_people`.
-        # (Reading every row since the last refresh here cost each of 50 concurrent newcomers
-        # the rows of all the others: half the event loop's time in a burst, bench/engine.py.)
-        self.config.people.learn([stored], every=False)
-        return self.config.people.member_id(platform, user) or identity.member_id
-
-    def _identity(self, platform: str, user: str, email: str | None, how: str, tenant: str) -> Identity:
-        """Who an account is by the email its platform told, as an identity to store."""
         member_id, problem = self.config.people.resolve(platform, user, email)
         if problem:
             log.warning("people: %s", problem)
         kept = None if problem else normal_email(email)  # the email names someone else
-        return Identity(platform, user, member_id, kept, how, tenant)
+        stored = await self.store.identify(Identity(platform, user, member_id, kept, how, tenant), self.clock())
+        # Its own row at once; what other tasks and replicas stored comes with `refresh_people`.
+        # (Reading every row since the last refresh here cost each of 50 concurrent newcomers
+        # the rows of all the others: half the event loop's time in a burst, bench/engine.py.)
+        self.config.people.learn([stored], every=False)
+        return self.config.people.member_id(platform, user) or member_id
 
     async def refresh_people(self) -> int:
         """Learn the identities stored since this process last looked, and the membership

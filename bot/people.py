@@ -176,33 +176,21 @@ class Directory:
                 continue
             self._known.add(row_id)
             self._rows.append((row_id, identity))
-            member = self._placed(identity)
-            if member is None or member == self._by_platform.get((identity.platform, identity.user)):
+            key = (identity.platform, identity.user)
+            member = identity.member_id
+            named = self._by_email.get(identity.email) if identity.email else None
+            if named is not None and member not in self._listed:
+                member = named  # listed by email after they first wrote, or seen elsewhere first
+            current = self._by_platform.get(key)
+            if current is not None and (current in self._listed or current == member):
                 continue
+            held = self._addresses.get(member, {}).get(identity.platform)
+            if held and held != identity.user and member in self._listed:
+                continue  # a second account on one platform: `resolve` refused it, keep the first
             self._link(identity.platform, identity.user, member)
             if identity.email and identity.email not in self._by_email:
                 self._by_email[identity.email] = member
                 self._emails.setdefault(member, identity.email)
-
-    def member_for(self, identity: Identity) -> str:
-        """Who the account is once `identity` is learned, without learning it (its row may not
-        be committed yet: a turn that stores it acts as that member meanwhile)."""
-        key = (identity.platform, identity.user)
-        return self._placed(identity) or self._by_platform.get(key) or f"{identity.platform}:{identity.user}"
-
-    def _placed(self, identity: Identity) -> str | None:
-        """The member `identity`'s account is linked to when learned (None: it is not linked)."""
-        member = identity.member_id
-        named = self._by_email.get(identity.email) if identity.email else None
-        if named is not None and member not in self._listed:
-            member = named  # listed by email after they first wrote, or seen elsewhere first
-        current = self._by_platform.get((identity.platform, identity.user))
-        if current is not None and (current in self._listed or current == member):
-            return current
-        held = self._addresses.get(member, {}).get(identity.platform)
-        if held and held != identity.user and member in self._listed:
-            return None  # a second account on one platform: `resolve` refused it, keep the first
-        return member
 
     def _link(self, platform: str, user: str, member_id: str) -> None:
         self._by_platform[(platform, user)] = member_id

@@ -46,7 +46,7 @@ from adapters.backlog import WAITING, Backlog
 from adapters.slack import events, render
 from adapters.slack.events import Origin
 from adapters.slack.settings import SlackSettings, SlackSettingsError
-from bot.engine import Engine, Keep, Newcomer
+from bot.engine import Engine, Keep
 from bot.faults import logged
 from bot.i18n import language_code
 from bot.ports import Unit
@@ -421,11 +421,9 @@ class SlackBot:
     async def _run(self, client: AsyncWebClient, event: Event, origin: Origin) -> None:
         self.http()  # (Socket Mode has no handle_http)
         await self._arrived(event.ref.tenant)
-        found = await self._look_up(client, event.ref)  # a newcomer: who they are, in the turn's unit
-        profile, newcomer = found or (None, None)
+        found = await self._recognise(client, event.ref)
         try:
-            replies = await self.engine.handle(event, CAPABILITIES, keep=self._keeping(event.ref, profile),
-                                               newcomer=newcomer)
+            replies = await self.engine.handle(event, CAPABILITIES, keep=self._keeping(event.ref, found))
         except Exception:
             log.exception("slack: handling %s failed", event.event_id)
             replies = [await self.engine.say(event.ref, "ui.error")]
@@ -434,9 +432,10 @@ class SlackBot:
 
     # -- who is writing ------------------------------------------------------------------
 
-    async def _look_up(self, client: AsyncWebClient, ref: ConversationRef) -> tuple[dict, Newcomer] | None:
-        """Someone the bot has no identity for: their profile (users.info, once per account; with
-        users:read.email Slack includes the email), for who they are and their zone and locale."""
+    async def _recognise(self, client: AsyncWebClient, ref: ConversationRef) -> tuple[dict, str] | None:
+        """Someone the bot has no identity for: who their profile's email says they are
+        (users.info, once per account; with users:read.email Slack includes the email).
+        Returns (their profile, member id) when it was looked up, for its zone and locale."""
         if self.engine.config.people.known(events.PLATFORM, ref.user):
             return None
         now = time.monotonic()
@@ -446,21 +445,13 @@ class SlackBot:
         profile = await self._profile(client, ref.user)
         if profile is None:
             return None
-        return profile, Newcomer((profile.get("profile") or {}).get("email"), "users.info")
-
-    async def _recognise(self, client: AsyncWebClient, ref: ConversationRef) -> tuple[dict, str] | None:
-        """`_look_up`, and who the account is stored at once (someone mentioned, not writing):
-        (their profile, member id)."""
-        found = await self._look_up(client, ref)
-        if found is None:
-            return None
-        profile, newcomer = found
+        email = (profile.get("profile") or {}).get("email")
         try:
-            member_id = await self.engine.recognise(events.PLATFORM, ref.user, newcomer.email, newcomer.how, ref.tenant)
+            member_id = await self.engine.recognise(events.PLATFORM, ref.user, email, "users.info", ref.tenant)
         except Exception:
             logged(log, "slack: could not store who %s is", ref.user)
             return None
-        self._profiled[member_id] = time.monotonic()
+        self._profiled[member_id] = now
         return profile, member_id
 
     async def find_listed(self, pace: float | None = None) -> int:
@@ -504,14 +495,14 @@ class SlackBot:
 
     # -- what the outbox needs later -----------------------------------------------------
 
-    def _keeping(self, ref: ConversationRef, profile: dict | None) -> Keep | None:
+    def _keeping(self, ref: ConversationRef, found: tuple[dict, str] | None) -> Keep | None:
         """What the turn's transaction also keeps (None: nothing due): where the member writes
         from (at most hourly; in OAuth mode the outbox finds their workspace by it) and, for
         someone just recognised, their profile's locale and time zone."""
         member_id = self.engine.member_id(ref)
         now = time.monotonic()
         due = now - self._referenced.get((member_id, ref.tenant), -REFERENCE_EVERY) >= REFERENCE_EVERY
-        if not due and profile is None:
+        if not due and found is None:
             return None
         if due:
             self._referenced[(member_id, ref.tenant)] = now  # tried: not again within the hour
@@ -519,9 +510,8 @@ class SlackBot:
         async def keep(unit: Unit, member_id: str) -> None:
             if due:
                 await unit.save_reference(ref, member_id, "personal", datetime.now(timezone.utc))
-            if profile is not None:
-                await self._keep_profile(profile, member_id, unit)
-                self._profiled[member_id] = time.monotonic()
+            if found is not None:
+                await self._keep_profile(found[0], member_id, unit)
 
         return keep
 

@@ -5,13 +5,10 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timezone
 
-from bot.config import load_config
-from bot.engine import Engine, Newcomer
-from bot.types import Capabilities, ConversationRef, Message
-from flows.prompts import PRINCIPLES, PROMPTS, flat
+from bot.engine import Engine
+from bot.types import Capabilities, Message
 from flows.registry import all_flows
 
-from tests.flows.conftest import DATA
 from tests.support import FORMS, Chat, render
 
 
@@ -442,41 +439,3 @@ async def test_what_the_adapter_keeps_fails_alone_and_the_turn_stands(engine, st
     assert [r["text"] for r in (await records(store))["reflections"]] == ["An answer kept anyway"]
     assert await store.zones() == {}  # undone with the failure, and only that
     assert "keeping what the adapter knows of mo failed" in caplog.text
-
-
-async def test_a_newcomer_is_stored_in_the_turn_and_acts_as_the_member_their_email_names(store, clock, tmp_path):
-    config_file = tmp_path / "app.yaml"
-    config_file.write_text((DATA / "app.yaml").read_text().replace(
-        "  - id: cora\n", "  - id: nina\n    name: Nina New\n    email: nina@example.org\n  - id: cora\n", 1))
-    engine = Engine(store, load_config(config_file, flat(PROMPTS), PRINCIPLES), all_flows(), clock)
-    ref = ConversationRef("slack", "T1", "D_NINA", "U_NINA")
-    seen = []
-
-    async def keep(unit, member_id):
-        seen.append((member_id, engine.member_id(ref)))
-
-    assert engine.member_id(ref) == "slack:U_NINA"  # nobody the directory knows yet
-    replies = await engine.handle(Message(ref, "nina-1", "status", command=True), Capabilities(), keep=keep,
-                                  newcomer=Newcomer("Nina@Example.org", "users.info"))
-    assert seen == [("nina", "nina")]  # the turn is Nina's before the identity is committed
-    assert "Your status" in "\n".join(render(r) for r in replies)
-    assert [(i.member_id, i.email, i.how) for _, i in await store.identities()] == [
-        ("nina", "nina@example.org", "users.info")]
-    assert engine.member_id(ref) == "nina"  # and the directory has it once it is
-    assert await engine.handle(Message(ref, "nina-1", "status", command=True), Capabilities(),
-                               newcomer=Newcomer("nina@example.org", "users.info")) == []
-    assert len(await store.identities()) == 1
-
-
-async def test_a_newcomer_whose_keeping_fails_is_stored_later_and_the_turn_stands(engine, store, caplog):
-    ref = ConversationRef("slack", "T1", "D_NEW", "U_NEW")
-
-    async def keep(unit, member_id):
-        raise RuntimeError("the adapter's bug")
-
-    replies = await engine.handle(Message(ref, "new-1", "status", command=True), Capabilities(), keep=keep,
-                                  newcomer=Newcomer(None, "users.info"))
-    assert "Your status" in "\n".join(render(r) for r in replies)
-    assert await store.identities() == []  # undone with the keeping it shared an aside with
-    assert engine.member_id(ref) == "slack:U_NEW" and not engine.config.people.known("slack", "U_NEW")
-    assert "keeping what the adapter knows of slack:U_NEW failed" in caplog.text
