@@ -267,14 +267,14 @@ async def run(args, targets: dict[str, Target], fake: Child) -> tuple[list[list[
         if args.warmup:
             print(f"warming up ({args.warmup} requests per case and server)...", flush=True)
             for server in SERVERS:
-                for case in CASES:
+                for case in args.cases:
                     warmup_errors.update((await phase(case, server, args.warmup, f"w-{server[0]}")).errors)
 
         for r in range(args.rounds):
             print(f"round {r + 1} of {args.rounds}...", flush=True)
             order = SERVERS if r % 2 == 0 else SERVERS[::-1]  # alternate who goes first
             phases = []
-            for case in CASES:
+            for case in args.cases:
                 for server in order:
                     n = int(args.seconds * SUSTAINED_RATE) if args.seconds else args.requests
                     phases.append(await phase(case, server, n, f"r{r}-{server[0]}", args.seconds))
@@ -346,7 +346,7 @@ def report(args, rounds: list[list[Phase]], warmup_errors: Counter, children: li
     for r, phases in enumerate(rounds, 1):
         print(f"\nRound {r}")
         rows = []
-        for case in CASES:
+        for case in args.cases:
             for server in SERVERS:
                 [p] = [p for p in phases if p.case == case and p.server == server]
                 rows.append((case, server, p.n, str(p.error_count), p.stats() | {"bg": background(p)}))
@@ -355,7 +355,7 @@ def report(args, rounds: list[list[Phase]], warmup_errors: Counter, children: li
     print(f"\nMedian of {len(rounds)} round{'s' if len(rounds) > 1 else ''} (errors: total)")
     medians: dict[tuple[str, str], dict] = {}
     rows = []
-    for case in CASES:
+    for case in args.cases:
         for server in SERVERS:
             ps = [p for phases in rounds for p in phases if p.case == case and p.server == server]
             s = {k: statistics.median(p.stats()[k] for p in ps) for k in ps[0].stats()}
@@ -365,13 +365,13 @@ def report(args, rounds: list[list[Phase]], warmup_errors: Counter, children: li
     print(table(rows))
 
     print("\nRatio cocreate / bare bolt (medians)")
-    for case in CASES:
+    for case in args.cases:
         ours, bare = medians[case, "cocreate"], medians[case, "bare bolt"]
         print(f"  {case:<14} p50 x{ours['p50'] / bare['p50']:.2f}   p99 x{ours['p99'] / bare['p99']:.2f}")
 
     if args.seconds:
         print("\nTaken and refused by cocreate (totals over the rounds)")
-        for case in CASES:
+        for case in args.cases:
             ps = [p for phases in rounds for p in phases if p.case == case and p.server == "cocreate"]
             sent, refused = sum(p.n for p in ps), sum(p.refused for p in ps)
             done = sum(p.wall + (p.drain or 0) for p in ps)
@@ -379,14 +379,14 @@ def report(args, rounds: list[list[Phase]], warmup_errors: Counter, children: li
                 "refusals not counted (the note goes to response_url)"
             print(f"  {case:<14} {sent} sent, {shown}; {(sent - refused) / done:.0f} taken/s until drained")
         print("\nAim under sustained load (#15): p99 < 2x bare bolt, no ack over 1000 ms")
-        for case in CASES:
+        for case in args.cases:
             ours, bare = medians[case, "cocreate"], medians[case, "bare bolt"]
             met = ours["p99"] < 2 * bare["p99"] and ours["worst_max"] < FAR_BELOW_MS
             print(f"  {case:<14} {'MET' if met else 'MISSED'}: p99 {ours['p99']:.1f} ms vs 2x bare "
                   f"{2 * bare['p99']:.1f} ms; worst single ack {ours['worst_max']:.1f} ms")
 
     print(f"\nAim: p99 < 3x bare bolt and far below {SLACK_BUDGET_MS:.0f} ms (here: < {FAR_BELOW_MS:.0f} ms)")
-    for case in CASES:
+    for case in args.cases:
         ours, bare = medians[case, "cocreate"], medians[case, "bare bolt"]
         relative = ours["p99"] < 3 * bare["p99"]
         absolute = ours["p99"] < FAR_BELOW_MS
@@ -417,11 +417,14 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="smoke run: 300 requests per case")
     parser.add_argument("--seconds", type=float, default=None,
                         help="sustained load: each measured phase sends for this many seconds instead of --requests")
+    parser.add_argument("--case", choices=("slash", "click"), default=None,
+                        help="only slash commands or only button clicks (default both)")
     parser.add_argument("--keep-logs", metavar="DIR", type=Path,
                         help="copy the servers' logs (stderr) into DIR before the temporary files go")
     parser.add_argument("--serve-bare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--serve-fake", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    args.cases = CASES if args.case is None else CASES[:1] if args.case == "slash" else CASES[1:]
     if args.requests is None:
         args.requests = 300 if args.quick else 2000
     if args.requests < 1 or args.concurrency < 1 or args.rounds < 1 or args.warmup < 0:
