@@ -48,7 +48,8 @@ _ERASED: ContextVar[bool] = ContextVar("erased", default=False)  # the unit eras
 FORGET_SECONDS = 60.0  # how long an erased account's turn may still be finishing in its adapter
 ALWAYS = frozenset({"cancel", "help"})  # work even in the middle of a flow
 FORM = "_form"  # key in FlowState.data for a form being asked one field at a time
-Keep = Callable[[Unit, str], Awaitable[None]]  # an adapter's writes in a turn's unit (`Engine.handle`)
+# An adapter's writes in a turn's unit (`Engine.handle`); what it returns runs once they committed.
+Keep = Callable[[Unit, str], Awaitable[Callable[[], None] | None]]
 
 
 class Engine:
@@ -88,7 +89,8 @@ class Engine:
         adapter keeps of the member for later (where to reach them, their locale and time
         zone), written first in the turn's own transaction instead of one of its own: the turn
         sees it, and an erasure in the turn takes it with the rest. Its failure is logged and
-        undoes only itself. Not for a duplicate event."""
+        undoes only itself. What it returns is called once the turn committed (so an adapter
+        remembers as stored only what is). Not for a duplicate event."""
         if not isinstance(event, (Message, Interaction)):
             return []  # lifecycle and ticks arrive with the adapters and scheduler
         member_id = self.member_id(event.ref)
@@ -100,9 +102,10 @@ class Engine:
                     if not await unit.claim_event(event.event_id):
                         log.info("duplicate event %s ignored", event.event_id)
                         return []
-                    if keep is not None:
-                        await self._keep(unit, keep, member_id)
+                    kept = await self._keep(unit, keep, member_id) if keep is not None else None
                     replies = await self._dispatch(unit, event, caps)
+                if kept is not None:
+                    kept()
                 if _CHANGED_PEOPLE.get():  # committed: this process knows at once, others soon
                     await self.reload_people()
                 if _ERASED.get():
@@ -119,14 +122,15 @@ class Engine:
                 return [Reply.text(self.texts(self.actor(event.ref)).t("engine.unavailable"))]
         return [Reply.text(self.texts(self.actor(event.ref)).t("engine.busy"))]
 
-    async def _keep(self, unit: Unit, keep: Keep, member_id: str) -> None:
+    async def _keep(self, unit: Unit, keep: Keep, member_id: str) -> Callable[[], None] | None:
         try:
             async with unit.aside():
-                await keep(unit, member_id)
+                return await keep(unit, member_id)
         except StorageUnavailable:
             raise  # the database is away: nothing of the turn is kept either
         except Exception:
             log.exception("keeping what the adapter knows of %s failed; the turn is kept", member_id)
+            return None
 
     def texts(self, actor: Actor) -> Texts:
         return self.config.texts(actor.language)

@@ -22,7 +22,7 @@ import re
 import time
 from dataclasses import replace
 from datetime import datetime, timezone
-from typing import Any, Awaitable
+from typing import Any, Awaitable, Callable
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -504,14 +504,19 @@ class SlackBot:
         due = now - self._referenced.get((member_id, ref.tenant), -REFERENCE_EVERY) >= REFERENCE_EVERY
         if not due and found is None:
             return None
-        if due:
-            self._referenced[(member_id, ref.tenant)] = now  # tried: not again within the hour
 
-        async def keep(unit: Unit, member_id: str) -> None:
+        async def keep(unit: Unit, member_id: str) -> Callable[[], None]:
             if due:
                 await unit.save_reference(ref, member_id, "personal", datetime.now(timezone.utc))
-            if found is not None:
-                await self._keep_profile(found[0], member_id, unit)
+            stored = await self._keep_profile(found[0], member_id, unit) if found is not None else None
+
+            def kept() -> None:  # the turn committed: not again within the hour
+                if due:
+                    self._referenced[(member_id, ref.tenant)] = now
+                if stored is not None:
+                    stored()
+
+            return kept
 
         return keep
 
@@ -552,13 +557,14 @@ class SlackBot:
         """`_keep_profile` outside a turn: in a unit of its own, its failure logged."""
         try:
             async with self.engine.store.unit() as unit:
-                await self._keep_profile(profile, member_id, unit)
+                stored = await self._keep_profile(profile, member_id, unit)
+            stored()
         except Exception:
             logged(log, "slack: could not save the time zone or locale of %s", member_id)
 
-    async def _keep_profile(self, profile: dict, member_id: str, unit: Unit) -> None:
+    async def _keep_profile(self, profile: dict, member_id: str, unit: Unit) -> Callable[[], None]:
         """Store the locale and time zone a profile tells, when they changed (in `unit`: what
-        it raises is the caller's to log)."""
+        it raises is the caller's to log). Returns what to remember once `unit` committed."""
         now = datetime.now(timezone.utc)
         locale, zone = _locale(profile.get("locale")), _zone(profile.get("tz"))
         new_locale = self._locales.get(member_id) != locale  # None first: nothing to store
@@ -567,10 +573,14 @@ class SlackBot:
             await unit.save_locale(member_id, locale, now)
         if new_zone:
             await unit.save_zone(member_id, zone, events.PLATFORM, now)
-        if new_locale:  # both stored (or neither, if either raised)
-            self._locales[member_id] = locale
-        if new_zone:
-            self._zones[member_id] = zone
+
+        def stored() -> None:
+            if new_locale:
+                self._locales[member_id] = locale
+            if new_zone:
+                self._zones[member_id] = zone
+
+        return stored
 
     async def _deliver(self, client: AsyncWebClient, replies: list[Reply], origin: Origin) -> None:
         files = [b for r in replies for b in r.blocks if isinstance(b, File)]

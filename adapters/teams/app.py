@@ -31,9 +31,9 @@ from adapters.teams import events, render
 from adapters.teams.auth import ReusingAuthentication
 from adapters.teams.settings import TeamsSettings
 from adapters.teams.turn import Adapter
-from bot.engine import Engine, dress
+from bot.engine import Engine, Keep, dress
 from bot.faults import logged
-from bot.ports import StorageUnavailable
+from bot.ports import StorageUnavailable, Unit
 from bot.messages import reason as said_reason, recipient_texts
 from bot.types import Capabilities, ConversationRef
 from bot.ui import Ask, Context, Reply, Text
@@ -155,18 +155,16 @@ class TeamsBot:
             return
         await self._arrived(ref)
         await self._recognise(turn, ref.user, ref.tenant)
-        await self._remember(ref)
         if activity.type == ActivityTypes.message:
-            await self._on_message(turn, ref)
+            await self._on_message(turn, ref, self._keeping(activity, ref))
             erased = self.engine.forgets(ref)
-            if erased:  # they were just erased: keep nothing of this turn, start afresh
+            if erased:  # they were just erased (what the turn kept with them): start afresh
                 self._asked.pop(ref.user, None)
                 self._zones.pop(erased, None)
                 self._locales.pop(erased, None)
-                return
-            await self._learn_zone(activity, ref)
-            await self._learn_locale(ref)
-        elif activity.type in (ActivityTypes.conversation_update, ActivityTypes.installation_update):
+            return
+        await self._remember(ref)
+        if activity.type in (ActivityTypes.conversation_update, ActivityTypes.installation_update):
             await self._on_install(turn, ref)
 
     async def _recognise(self, turn: TurnContext, user: str, tenant: str) -> None:
@@ -215,38 +213,40 @@ class TeamsBot:
             logged(log, "teams: could not store who %s is", account.id)
 
     async def _remember(self, ref: ConversationRef) -> None:
-        """Store the reference on every turn: it is what lets us write to this member later."""
-        member = self.engine.actor(ref).member_id
+        """Store the reference of a turn the engine does not see (an install, a roster): it is
+        what lets us write to this member later."""
+        member = self.engine.member_id(ref)
         try:
             await self.engine.store.save_reference(ref, member, ref.extra.get("kind", "personal"), _now())
         except StorageUnavailable as error:  # the turn goes on: the engine says what it can
             log.warning("teams: the address of %s not saved: %s", member, error)
 
-    async def _learn_zone(self, activity: Activity, ref: ConversationRef) -> None:
-        """Keep a member's time zone from their Teams client: a write only when it changed."""
-        zone = events.timezone_of(activity)
+    def _keeping(self, activity: Activity, ref: ConversationRef) -> Keep:
+        """What a message's turn keeps in its own transaction: the reference, every turn (where
+        the member last wrote from decides where their invitations go), and their Teams
+        client's time zone and language when they changed (for what the bot sends later)."""
         member = self.engine.member_id(ref)
-        if zone is None or self._zones.get(member) == zone:
-            return
-        try:
-            await self.engine.store.save_zone(member, zone, events.PLATFORM, _now())
-        except Exception:
-            logged(log, "teams: could not save the time zone of %s", member)
-            return
-        self._zones[member] = zone
+        zone, locale = events.timezone_of(activity), ref.extra.get("locale")
+        new_zone = zone is not None and self._zones.get(member) != zone
+        new_locale = bool(locale) and self._locales.get(member) != locale
 
-    async def _learn_locale(self, ref: ConversationRef) -> None:
-        """Keep the language of a member's Teams client, for what the bot sends them later."""
-        locale = ref.extra.get("locale")
-        member = self.engine.actor(ref).member_id
-        if not locale or self._locales.get(member) == locale:
-            return
-        try:
-            await self.engine.store.save_locale(member, locale, _now())
-        except Exception:
-            logged(log, "teams: could not save the locale of %s", member)
-            return
-        self._locales[member] = locale
+        async def keep(unit: Unit, member_id: str) -> Callable[[], None]:
+            now = _now()
+            await unit.save_reference(ref, member_id, ref.extra.get("kind", "personal"), now)
+            if new_zone:
+                await unit.save_zone(member_id, zone, events.PLATFORM, now)
+            if new_locale:
+                await unit.save_locale(member_id, locale, now)
+
+            def kept() -> None:  # the turn committed: not written again until they change
+                if new_zone:
+                    self._zones[member_id] = zone
+                if new_locale:
+                    self._locales[member_id] = locale
+
+            return kept
+
+        return keep
 
     async def _on_removed(self, ref: ConversationRef) -> None:
         """The app uninstalled from a member's personal scope, or removed from a team: those
@@ -306,7 +306,7 @@ class TeamsBot:
         if bot_added and ref.extra.get("kind") == "personal":
             await self._send_in_turn(turn, await self.engine.say(ref, "ui.hello"))
 
-    async def _on_message(self, turn: TurnContext, ref: ConversationRef) -> None:
+    async def _on_message(self, turn: TurnContext, ref: ConversationRef, keep: Keep) -> None:
         activity = turn.activity
         value = activity.value if isinstance(activity.value, dict) else None
         action = render.action_of(value) if value else None
@@ -319,14 +319,15 @@ class TeamsBot:
             raw = render.values(asked, value) if asked else {}
             event = events.interaction(activity, action, raw)
         elif not (activity.text or "").strip():
-            return  # an empty message or a card action that isn't ours
+            await self._remember(ref)  # an empty message or a card action that isn't ours
+            return
         else:
             bot = activity.recipient.id if activity.recipient else None
             for user, _, _ in events.mentioned(activity):  # `add @Anna`: who they are, first
                 if user != bot:
                     await self._recognise(turn, user, ref.tenant)
             event = events.message(activity, lambda user, _: self.engine.member_of(events.PLATFORM, user))
-        replies = await self.engine.handle(event, CAPABILITIES)
+        replies = await self.engine.handle(event, CAPABILITIES, keep=keep)
         await self._answer(turn, replies, asked, raw)
 
     async def _answer(self, turn: TurnContext, replies: list[Reply], asked: Ask | None, raw: dict) -> None:

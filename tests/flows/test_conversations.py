@@ -439,3 +439,25 @@ async def test_what_the_adapter_keeps_fails_alone_and_the_turn_stands(engine, st
     assert [r["text"] for r in (await records(store))["reflections"]] == ["An answer kept anyway"]
     assert await store.zones() == {}  # undone with the failure, and only that
     assert "keeping what the adapter knows of mo failed" in caplog.text
+
+
+async def test_what_the_adapter_remembers_waits_for_the_turn_to_be_saved(engine, store, monkeypatch):
+    from bot.ports import StorageUnavailable
+
+    mo = Chat(engine, "mo")
+    remembered = []
+
+    async def keep(unit, member_id):
+        await unit.save_locale(member_id, "da-DK", datetime.now(timezone.utc))
+        return lambda: remembered.append(member_id)
+
+    async def away(*_):
+        raise StorageUnavailable("the database is restarting")
+
+    with monkeypatch.context() as patched:  # the turn's writes fail after the adapter's
+        patched.setattr(engine, "_dispatch", away)
+        [reply] = await engine.handle(Message(mo.ref, "keep-3", "help"), mo.caps, keep=keep)
+    assert "Nothing was recorded" in render(reply)
+    assert remembered == [] and await store.languages() == {}  # so the adapter writes it again
+    await engine.handle(Message(mo.ref, "keep-3", "help"), mo.caps, keep=keep)
+    assert remembered == ["mo"] and (await store.languages())["mo"] == (None, "da-DK")

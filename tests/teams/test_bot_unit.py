@@ -62,3 +62,34 @@ async def test_an_empty_message_is_ignored(bot):
     flow = await adapter.send(activity("   "))
     await flow.assert_no_reply()
     assert adapter.activity_buffer == []
+
+
+async def test_a_turn_the_database_missed_leaves_the_zone_and_language_to_the_next(bot, monkeypatch):
+    from botbuilder.schema import Entity
+
+    from bot.ports import StorageUnavailable
+
+    adapter = TestAdapter(bot.on_turn)
+    client = Entity(type="clientInfo")
+    client.additional_properties = {"timezone": "America/New_York"}
+
+    async def away(*_):
+        raise StorageUnavailable("the database is restarting")
+
+    def told(text):
+        def check(reply, description):
+            assert text in reply.text
+        return check
+
+    with monkeypatch.context() as patched:
+        patched.setattr(bot.engine, "_dispatch", away)
+        flow = await adapter.send(activity("help", id="t-1", entities=[client], locale="da-DK"))
+        await flow.assert_reply(told("Intet blev gemt"))  # in their client's language
+    assert await bot.engine.store.zones() == {} and await bot.engine.store.languages() == {}
+    assert await bot.engine.store.reference_for("teams", "mo", "personal") is None  # nothing of the turn
+
+    flow = await adapter.send(activity("help", id="t-2", entities=[client], locale="da-DK"))
+    await flow.assert_reply(told("det her kan du"))
+    assert await bot.engine.store.zones() == {"mo": "America/New_York"}
+    assert (await bot.engine.store.languages())["mo"] == (None, "da-DK")
+    assert await bot.engine.store.reference_for("teams", "mo", "personal") is not None
